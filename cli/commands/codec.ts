@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+
+// Placeholder until this command lands: it is listed so `walink --help` shows the whole plan,
+// and it says plainly that it does nothing yet.
+export function registerCodecCommands(program: Command): void {
+  program
+    .command('codec')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      console.error('walink codec: not built yet');
+      process.exitCode = 2;
+    });
+}

@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+
+// Placeholder until this command lands: it is listed so `walink --help` shows the whole plan,
+// and it says plainly that it does nothing yet.
+export function registerMediaCommands(program: Command): void {
+  program
+    .command('media')
+    .description('(not built yet)')
+    .allowUnknownOption()
+    .action(() => {
+      console.error('walink media: not built yet');
+      process.exitCode = 2;
+    });
+}

@@ -1,0 +1,24 @@
+// The `walink` command line: one small module per subcommand under ./commands.
+import { Command } from 'commander';
+import { registerCodecCommands } from './commands/codec.ts';
+import { registerDiagramCommand } from './commands/diagram.ts';
+import { registerEmulatorCommand } from './commands/emulator.ts';
+import { registerMediaCommands } from './commands/media.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerStartCommand } from './commands/start.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
+
+const program = new Command()
+  .name('walink')
+  .description('The WhatsApp Web legacy session protocol as explicit state machines')
+  .version('0.1.0');
+
+registerStartCommand(program);
+registerServeCommand(program);
+registerEmulatorCommand(program);
+registerWorkerCommand(program);
+registerMediaCommands(program);
+registerCodecCommands(program);
+registerDiagramCommand(program);
+
+await program.parseAsync(process.argv);
