@@ -1,0 +1,47 @@
+// `npm run bench [area…]`: runs each area's benchmark and prints one JSON document on stdout.
+// Progress goes to stderr so the JSON stays machine-readable.
+import { existsSync } from 'node:fs';
+import { arch, cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const AREAS = ['crypto', 'codec', 'session', 'media'] as const;
+
+type Bench = { run(): Promise<Record<string, unknown>> };
+
+const wanted = process.argv.slice(2);
+const areas = wanted.length > 0 ? AREAS.filter((a) => wanted.includes(a)) : AREAS;
+const unknown = wanted.filter((a) => !(AREAS as readonly string[]).includes(a));
+if (unknown.length > 0) {
+  console.error(`bench: unknown area(s) ${unknown.join(', ')}; known: ${AREAS.join(', ')}`);
+  process.exit(2);
+}
+
+const results: Record<string, unknown> = {};
+for (const area of areas) {
+  const file = fileURLToPath(new URL(`./${area}.ts`, import.meta.url));
+  if (!existsSync(file)) {
+    results[area] = { skipped: 'no benchmark for this area yet' };
+    continue;
+  }
+  console.error(`bench: ${area}…`);
+  const started = performance.now();
+  try {
+    const mod = (await import(`./${area}.ts`)) as Bench;
+    results[area] = {
+      ...(await mod.run()),
+      elapsedSeconds: +((performance.now() - started) / 1000).toFixed(1),
+    };
+  } catch (error) {
+    results[area] = { error: error instanceof Error ? error.message : String(error) };
+    process.exitCode = 1;
+  }
+}
+
+const machine = {
+  node: process.version,
+  arch: arch(),
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+};
+console.log(JSON.stringify({ machine, results }, null, 2));
