@@ -1,0 +1,21 @@
+// Known-answer data copied from shared/vectors into the repo (test/fixtures/vectors).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export function fixturePath(relative: string): string {
+  return fileURLToPath(new URL(`../fixtures/vectors/${relative}`, import.meta.url));
+}
+
+export function readFixture(relative: string): Uint8Array {
+  return new Uint8Array(readFileSync(fixturePath(relative)));
+}
+
+export function readJsonFixture<T>(relative: string): T {
+  return JSON.parse(readFileSync(fixturePath(relative), 'utf8')) as T;
+}
+
+export const MEDIA_SAMPLES = [
+  { name: 'AUDIO', type: 'audio' },
+  { name: 'IMAGE', type: 'image' },
+  { name: 'VIDEO', type: 'video' },
+] as const;
