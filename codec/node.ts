@@ -1,0 +1,23 @@
+/** A legacy binary node: `[tag, attrs | null, content]` (PROTOCOL.md 3). */
+export type NodeContent = BinaryNode[] | string | Uint8Array | null;
+export type NodeAttrs = Record<string, string>;
+export type BinaryNode = [tag: string, attrs: NodeAttrs | null, content: NodeContent];
+
+/** Wire bytes of PROTOCOL.md 3's table. */
+export const WIRE = {
+  LIST_EMPTY: 0,
+  STREAM_END: 2,
+  DICTIONARY_0: 236,
+  DICTIONARY_3: 239,
+  JID_AD: 247,
+  LIST_8: 248,
+  LIST_16: 249,
+  JID_PAIR: 250,
+  HEX_8: 251,
+  BINARY_8: 252,
+  BINARY_20: 253,
+  BINARY_32: 254,
+  NIBBLE_8: 255,
+} as const;
+
+export const PACKED_MAX = 254;
