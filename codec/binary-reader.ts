@@ -2,7 +2,7 @@
 // checked against what remains before anything is read or allocated, and every failure is a CodecError
 // carrying the offset. Token lookups are array indexing; text goes through one shared TextDecoder.
 import { CodecError } from './errors.ts';
-import { type BinaryNode, type NodeAttrs, type NodeContent, WIRE } from './node.ts';
+import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr, WIRE } from './node.ts';
 import { type Dictionary, TOKENS_V11, tokenTables, USER_SERVER } from './tokens.ts';
 
 export interface DecodeOptions {
@@ -115,7 +115,7 @@ class BinaryReader {
         const value = this.readString(this.byte(), valueAt);
         if (key === null || value === null)
           this.fail('BAD_STRING', 'attribute key and value must be strings', keyAt);
-        attrs[key] = value;
+        setAttr(attrs, key, value);
       }
     }
     const content: NodeContent = size % 2 === 0 ? this.readContent(depth) : null;

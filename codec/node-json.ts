@@ -1,7 +1,7 @@
 // Nodes as JSON for people reading captures: byte content becomes {"hex": "…"} (the form of
 // shared/vectors/binary/known-nodes.json), and back.
 import { CodecError } from './errors.ts';
-import type { BinaryNode, NodeAttrs, NodeContent } from './node.ts';
+import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr } from './node.ts';
 
 export type JsonNode = [string, Record<string, string> | null, JsonNode[] | string | { hex: string } | null];
 
@@ -31,7 +31,7 @@ export function jsonToNode(value: unknown, path = '$'): BinaryNode {
     for (const [key, attr] of Object.entries(attrs)) {
       if (typeof attr !== 'string')
         throw new CodecError('BAD_NODE', `${path}: attribute ${key} must be a string`);
-      cleanAttrs[key] = attr;
+      setAttr(cleanAttrs, key, attr);
     }
   }
   return [tag, cleanAttrs, jsonToContent(content, path)];

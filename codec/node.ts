@@ -21,3 +21,13 @@ export const WIRE = {
 } as const;
 
 export const PACKED_MAX = 254;
+
+/**
+ * Sets an attribute as an own property even when the key is `__proto__`: a plain assignment would
+ * swap the object's prototype instead, and attribute keys come from untrusted bytes.
+ */
+export function setAttr(attrs: NodeAttrs, key: string, value: string): void {
+  if (key === '__proto__')
+    Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
+  else attrs[key] = value;
+}

@@ -131,6 +131,8 @@ export function decodeWebMessageInfo(bytes: Uint8Array): WebMessageInfo {
     enums: Number,
     bytes: Uint8Array as never,
   });
+  // proto2 `required`: protobufjs does not enforce it on decode, and every consumer reads `key`.
+  if (!object.key) throw new CodecError('BAD_PROTO', 'WebMessageInfo without its required key');
   return plainBytes(object) as WebMessageInfo;
 }
 

@@ -1,0 +1,164 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type BinaryNode,
+  buildQrText,
+  CodecError,
+  decodeNode,
+  encodeNode,
+  jsonFrame,
+  parseClientFrame,
+  parseQrText,
+  parseServerFrame,
+  TOKENS_V11,
+} from '../../codec/index.ts';
+
+const RUNS = 10_000;
+const WIRE_SERVER = 's.whatsapp.net';
+const tokens = TOKENS_V11.filter((t): t is string => typeof t === 'string' && t !== WIRE_SERVER);
+
+const text = fc
+  .oneof(
+    fc.string({ maxLength: 20 }),
+    fc.string({ unit: 'grapheme', maxLength: 8 }),
+    fc.constantFrom(...tokens),
+    fc.stringMatching(/^[0-9]{1,15}@(c\.us|g\.us|broadcast)$/),
+    fc.stringMatching(/^[0-9A-F]{1,20}@[a-z.]{0,8}$/),
+    fc.stringMatching(/^[0-9.-]{1,12}$/),
+    fc.string({ minLength: 256, maxLength: 400 }),
+  )
+  .filter((s) => !s.includes(WIRE_SERVER));
+const nonEmptyText = text.filter((s) => s.length > 0);
+
+const attrs = fc.option(fc.dictionary(nonEmptyText, text, { minKeys: 1, maxKeys: 4 }), { nil: null });
+
+const { node } = fc.letrec<{ node: BinaryNode }>((tie) => ({
+  node: fc.tuple(
+    nonEmptyText,
+    attrs,
+    fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(null),
+      text,
+      fc.uint8Array({ maxLength: 300 }),
+      fc.array(tie('node'), { maxLength: 4 }),
+    ),
+  ) as fc.Arbitrary<BinaryNode>,
+}));
+
+/** What the wire gives back: string content that is not a token or a JID travels raw, as bytes. */
+function canonical([tag, nodeAttrs, content]: BinaryNode): BinaryNode {
+  let out = content;
+  if (
+    typeof content === 'string' &&
+    !tokens.includes(content) &&
+    content !== 'c.us' &&
+    !(content.indexOf('@') >= 1)
+  ) {
+    out = new TextEncoder().encode(content);
+  } else if (Array.isArray(content)) out = content.map(canonical);
+  return [tag, nodeAttrs, out];
+}
+
+describe('binary node properties (fast-check)', () => {
+  it(`decode(encode(node)) equals node in canonical form (${RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(node, (n) => {
+        expect(decodeNode(encodeNode(n))).toEqual(canonical(n));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`random bytes give a node or a CodecError, nothing else (${RUNS} cases)`, () => {
+    const listStart = fc.constantFrom(0xf8, 0xf9, 0x00);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc
+            .tuple(listStart, fc.uint8Array({ maxLength: 64 }))
+            .map(([b, rest]) => new Uint8Array([b, ...rest])),
+        ),
+        (bytes) => {
+          try {
+            const decoded = decodeNode(bytes);
+            expect(Array.isArray(decoded)).toBe(true);
+          } catch (error) {
+            expect(error).toBeInstanceOf(CodecError);
+            expect((error as CodecError).offset).toBeLessThanOrEqual(bytes.length);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`mutated valid nodes give a node or a CodecError (${RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(node, fc.nat(), fc.integer({ min: 0, max: 255 }), (n, at, value) => {
+        const bytes = encodeNode(n);
+        bytes[at % bytes.length] = value;
+        try {
+          decodeNode(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(CodecError);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('frame and QR properties (fast-check)', () => {
+  const tag = fc.stringMatching(/^[0-9a-z.-]{1,24}$/);
+  const json = fc.jsonValue();
+
+  it(`client JSON frames round-trip, with one or two commas (${RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(tag, json, fc.boolean(), (t, value, doubleComma) => {
+        const parsed = parseClientFrame(jsonFrame(t, value, { doubleComma }), false);
+        expect(parsed).toEqual({ kind: 'json', tag: t, data: JSON.parse(JSON.stringify(value)) });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`random text and bytes give a frame or a CodecError (${RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 })),
+        fc.boolean(),
+        (data, isBinary) => {
+          for (const parse of [parseClientFrame, parseServerFrame]) {
+            try {
+              parse(data, isBinary);
+            } catch (error) {
+              expect(error).toBeInstanceOf(CodecError);
+            }
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`QR text round-trips (${RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^1@[A-Za-z0-9+/=]{1,60}$/),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (ref, publicKey, id) => {
+          const clientId = Buffer.from(id).toString('base64');
+          expect(parseQrText(buildQrText({ ref, publicKey, clientId }))).toEqual({
+            ref,
+            publicKey,
+            clientId,
+          });
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
