@@ -9,11 +9,28 @@ export interface DecodeOptions {
   dictionary?: Dictionary;
   /** How deeply nodes may nest before the input is refused (default 64). */
   maxDepth?: number;
+  /**
+   * Copy byte content out of the input (default false: byte content is a view into `bytes`, which
+   * saves a copy per message; the caller must then not reuse the input buffer).
+   */
+  copyBytes?: boolean;
 }
 
 export const DEFAULT_MAX_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8');
+
+/** Short ASCII strings (names, numbers, ids) skip TextDecoder, whose call overhead dominates them. */
+function decodeText(bytes: Uint8Array): string {
+  if (bytes.length > 32) return utf8.decode(bytes);
+  let text = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const code = bytes[i]!;
+    if (code >= 0x80) return utf8.decode(bytes);
+    text += String.fromCharCode(code);
+  }
+  return text;
+}
 
 const NIBBLE_CHARS = '0123456789-.';
 
@@ -40,6 +57,7 @@ class BinaryReader {
     private readonly bytes: Uint8Array,
     dictionary: Dictionary,
     private readonly maxDepth: number,
+    private readonly copyBytes: boolean,
   ) {
     this.tokens = tokenTables(dictionary).decode;
   }
@@ -135,14 +153,15 @@ class BinaryReader {
       return children;
     }
     if (tag === WIRE.BINARY_8 || tag === WIRE.BINARY_20 || tag === WIRE.BINARY_32) {
-      return this.readBytes(tag).slice();
+      const content = this.readBytes(tag);
+      return this.copyBytes ? content.slice() : content;
     }
     const text = this.readString(tag, at);
     if (text === null) return this.fail('BAD_STRING', 'content cannot be LIST_EMPTY here', at);
     return text;
   }
 
-  /** Raw bytes after a BINARY_* tag. A view into the input; callers copy what they keep. */
+  /** Raw bytes after a BINARY_* tag, as a view into the input. */
   private readBytes(tag: number): Uint8Array {
     let length: number;
     if (tag === WIRE.BINARY_8) length = this.int(1);
@@ -177,7 +196,7 @@ class BinaryReader {
       case WIRE.BINARY_8:
       case WIRE.BINARY_20:
       case WIRE.BINARY_32:
-        return utf8.decode(this.readBytes(tag));
+        return decodeText(this.readBytes(tag));
       case WIRE.JID_PAIR:
         return this.readJidPair();
       case WIRE.JID_AD:

@@ -150,8 +150,16 @@ class BinaryWriter {
   }
 
   private writeRaw(text: string): void {
-    const bytes = this.encoder.encode(text);
-    this.writeBytes(bytes);
+    // Up to 85 UTF-16 units fit BINARY_8 whatever they encode to (≤ 3 bytes each): encode in place.
+    if (text.length <= 85) {
+      this.ensure(2 + text.length * 3);
+      const { written } = this.encoder.encodeInto(text, this.buffer.subarray(this.length + 2));
+      this.buffer[this.length] = WIRE.BINARY_8;
+      this.buffer[this.length + 1] = written;
+      this.length += 2 + written;
+      return;
+    }
+    this.writeBytes(this.encoder.encode(text));
   }
 
   private writePacked(tag: number, text: string, nibbleOf: (code: number) => number): void {
