@@ -249,9 +249,6 @@ class BinaryReader {
 
 /** Decodes exactly one node from `bytes`; anything else (leftovers, truncation, bad tags) is a CodecError. */
 export function decodeNode(bytes: Uint8Array, options: DecodeOptions = {}): BinaryNode {
-  return new BinaryReader(
-    bytes,
-    options.dictionary ?? TOKENS_V11,
-    options.maxDepth ?? DEFAULT_MAX_DEPTH,
-  ).decode();
+  const { dictionary = TOKENS_V11, maxDepth = DEFAULT_MAX_DEPTH, copyBytes = false } = options;
+  return new BinaryReader(bytes, dictionary, maxDepth, copyBytes).decode();
 }
