@@ -1,14 +1,46 @@
+// `walink emulator`: the legacy server, the phone API and the media CDN on one port.
 import type { Command } from 'commander';
+import pino from 'pino';
+import { startEmulator } from '../../emulator/index.ts';
 
-// Placeholder until this command lands: it is listed so `walink --help` shows the whole plan,
-// and it says plainly that it does nothing yet.
+interface EmulatorCliOptions {
+  host: string;
+  port: string;
+  refTtl: string;
+  state?: string;
+  verbose?: boolean;
+}
+
 export function registerEmulatorCommand(program: Command): void {
   program
     .command('emulator')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      console.error('walink emulator: not built yet');
-      process.exitCode = 2;
+    .description('run the emulated legacy WhatsApp Web server, phone API and media CDN')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0 = any free port)', '0')
+    .option('--ref-ttl <ms>', 'lifetime of a QR ref in milliseconds', '20000')
+    .option('--state <file>', 'keep phones, linked browsers and tokens in this file across restarts')
+    .option('-v, --verbose', 'log every connection event')
+    .action(async (options: EmulatorCliOptions) => {
+      const port = Number(options.port);
+      const refTtlMs = Number(options.refTtl);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new Error(`--port must be 0..65535, got ${options.port}`);
+      if (!Number.isInteger(refTtlMs) || refTtlMs < 1000)
+        throw new Error('--ref-ttl must be at least 1000 ms');
+      const logger = pino({ level: options.verbose ? 'info' : 'warn' }, pino.destination(2));
+      const emulator = await startEmulator({
+        host: options.host,
+        port,
+        refTtlMs,
+        stateFile: options.state,
+        logger,
+      });
+      process.stdout.write(`walink emulator listening on ${emulator.url} (WebSocket ${emulator.wsUrl})\n`);
+      const stop = async () => {
+        await emulator.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 }

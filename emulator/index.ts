@@ -1,0 +1,3 @@
+export { connectionMachine, MAX_REREFS } from './connection-machine.ts';
+export { type FaultRule, STEPS, type Step } from './faults.ts';
+export { type Emulator, type EmulatorOptions, startEmulator } from './server.ts';

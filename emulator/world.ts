@@ -1,0 +1,150 @@
+// The emulator's shared world: phones (accounts), the browsers linked to them with their keys and
+// rotating tokens, and the refs that name sockets waiting for a scan. Optionally persisted to a file
+// (atomically, mode 0600: it holds session keys) so a restarted emulator still knows its browsers.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { fromBase64, randomBytes, type SessionKeys, toBase64 } from '../crypto/index.ts';
+
+export interface Phone {
+  number: string;
+  wid: string;
+  pushname: string;
+  platform: 'android' | 'iphone';
+  multiDevice: boolean;
+  tosBlocked: boolean;
+  /** What linked browsers relayed through this phone. */
+  sent: SentMessage[];
+}
+
+export interface SentMessage {
+  id: string;
+  to: string;
+  text: string | null;
+  type: string;
+  t: number;
+  clientId: string;
+}
+
+export interface Tokens {
+  clientToken: string;
+  serverToken: string;
+  browserToken: string;
+}
+
+export interface Browser {
+  clientId: string;
+  phoneNumber: string;
+  description: string[];
+  keys: SessionKeys;
+  tokens: Tokens;
+  /** The tokens before the last rotation: a login with them is stale and gets a challenge. */
+  previousTokens: Tokens | null;
+  linkedAt: number;
+}
+
+export function newTokens(): Tokens {
+  return {
+    clientToken: toBase64(randomBytes(32)),
+    serverToken: `1@${toBase64(randomBytes(60))}`,
+    browserToken: `1@${toBase64(randomBytes(60))}`,
+  };
+}
+
+interface StoredWorld {
+  version: 1;
+  phones: Omit<Phone, 'sent'>[];
+  browsers: (Omit<Browser, 'keys'> & { encKey: string; macKey: string })[];
+}
+
+export class World {
+  readonly phones = new Map<string, Phone>();
+  readonly browsers = new Map<string, Browser>();
+
+  constructor(private readonly stateFile?: string) {
+    if (stateFile) this.load(stateFile);
+  }
+
+  phone(number: string): Phone {
+    let phone = this.phones.get(number);
+    if (!phone) {
+      phone = {
+        number,
+        wid: `${number}@c.us`,
+        pushname: `Phone ${number.slice(-4)}`,
+        platform: 'android',
+        multiDevice: false,
+        tosBlocked: false,
+        sent: [],
+      };
+      this.phones.set(number, phone);
+      this.save();
+    }
+    return phone;
+  }
+
+  browsersOf(number: string): Browser[] {
+    return [...this.browsers.values()].filter((b) => b.phoneNumber === number);
+  }
+
+  link(browser: Browser): void {
+    this.browsers.set(browser.clientId, browser);
+    this.save();
+  }
+
+  forget(clientId: string): void {
+    if (this.browsers.delete(clientId)) this.save();
+  }
+
+  rotateTokens(browser: Browser): Tokens {
+    browser.previousTokens = browser.tokens;
+    browser.tokens = newTokens();
+    this.save();
+    return browser.tokens;
+  }
+
+  save(): void {
+    if (!this.stateFile) return;
+    const stored: StoredWorld = {
+      version: 1,
+      phones: [...this.phones.values()].map(({ sent: _sent, ...phone }) => phone),
+      browsers: [...this.browsers.values()].map(({ keys, ...browser }) => ({
+        ...browser,
+        encKey: toBase64(keys.encKey),
+        macKey: toBase64(keys.macKey),
+      })),
+    };
+    writeFileAtomic(this.stateFile, JSON.stringify(stored));
+  }
+
+  private load(file: string): void {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const stored = JSON.parse(text) as StoredWorld;
+    if (stored.version !== 1)
+      throw new Error(`emulator state file ${file} has unknown version ${stored.version}`);
+    for (const phone of stored.phones) this.phones.set(phone.number, { ...phone, sent: [] });
+    for (const { encKey, macKey, ...browser } of stored.browsers) {
+      this.browsers.set(browser.clientId, {
+        ...browser,
+        keys: { encKey: fromBase64(encKey), macKey: fromBase64(macKey) },
+      });
+    }
+  }
+}
+
+/** Write to a temporary file, fsync, rename: a reader sees the old file or the new one, never a torn one. */
+export function writeFileAtomic(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fd = openSync(temp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+}
