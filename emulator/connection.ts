@@ -184,6 +184,7 @@ export class Connection {
 
   private async handleFrame(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.closed) return;
+    this.hub.stats.framesReceived += 1;
     if (this.hub.faults.countFrame()) {
       this.close('fault: closeSocket afterFrames', 1001);
       return;

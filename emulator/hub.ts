@@ -17,6 +17,7 @@ interface RefEntry {
 
 export interface EmulatorStats {
   connections: number;
+  framesReceived: number;
   droppedFrames: number;
   pairings: number;
   logins: number;
@@ -28,7 +29,13 @@ const MAX_PENDING = 1000;
 export class Hub {
   readonly faults = new FaultBook();
   readonly media = new MediaStore();
-  readonly stats: EmulatorStats = { connections: 0, droppedFrames: 0, pairings: 0, logins: 0 };
+  readonly stats: EmulatorStats = {
+    connections: 0,
+    framesReceived: 0,
+    droppedFrames: 0,
+    pairings: 0,
+    logins: 0,
+  };
   baseUrl = '';
   private readonly refs = new Map<string, RefEntry>();
   private readonly holders = new Map<string, Connection>();
