@@ -13,6 +13,17 @@ export {
   type ServerFrame,
   serverBinaryFrame,
 } from './frame.ts';
+export {
+  type Chat,
+  type Contact,
+  type IncomingNode,
+  type MediaReference,
+  type MessageMediaType,
+  type MessageSummary,
+  type Receipt,
+  readIncomingNode,
+  summarizeMessage,
+} from './incoming.ts';
 export { formatJid, fromProtoJid, type JidParts, parseJid, toProtoJid, userJid } from './jid.ts';
 export { FLAG, METRIC, type MetricName } from './metrics.ts';
 export type { BinaryNode, NodeAttrs, NodeContent } from './node.ts';

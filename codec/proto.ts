@@ -33,7 +33,7 @@ export interface ContextInfo {
   mentionedJid?: string[];
 }
 
-interface MediaFields {
+export interface MediaFields {
   url?: string;
   mimetype?: string;
   fileSha256?: Uint8Array;

@@ -1,0 +1,187 @@
+// Where a session's credentials live between runs (PROTOCOL.md 2.4's set, tokens updated on every
+// Conn). No machine snapshot is stored (xstate#5331): a restarted process restores by login.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fromBase64, toBase64 } from '../crypto/index.ts';
+import type { Credentials } from '../machines/session-types.ts';
+
+export interface CredentialStore {
+  load(): Promise<Credentials | null>;
+  save(credentials: Credentials): Promise<void>;
+  clear(): Promise<void>;
+  /** Where the credentials live, for messages (never the credentials themselves). */
+  readonly location: string;
+}
+
+export type CredentialErrorCode = 'CORRUPT' | 'NO_KEY' | 'IO';
+
+export class CredentialError extends Error {
+  override readonly name = 'CredentialError';
+  constructor(
+    readonly code: CredentialErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The stored form: keys as base64, a version for later migrations. */
+interface StoredCredentials {
+  version: 1;
+  clientId: string;
+  clientToken: string;
+  serverToken: string;
+  browserToken: string;
+  encKey: string;
+  macKey: string;
+  wid: string;
+}
+
+export function serializeCredentials(credentials: Credentials): string {
+  const stored: StoredCredentials = {
+    version: 1,
+    clientId: credentials.clientId,
+    clientToken: credentials.clientToken,
+    serverToken: credentials.serverToken,
+    browserToken: credentials.browserToken,
+    encKey: toBase64(credentials.encKey),
+    macKey: toBase64(credentials.macKey),
+    wid: credentials.wid,
+  };
+  return `${JSON.stringify(stored, null, 2)}\n`;
+}
+
+export function parseCredentials(text: string, where: string): Credentials {
+  let data: Partial<StoredCredentials>;
+  try {
+    data = JSON.parse(text) as Partial<StoredCredentials>;
+  } catch {
+    throw new CredentialError('CORRUPT', `${where} is not JSON`);
+  }
+  const strings = [
+    'clientId',
+    'clientToken',
+    'serverToken',
+    'browserToken',
+    'encKey',
+    'macKey',
+    'wid',
+  ] as const;
+  if (typeof data !== 'object' || data === null || data.version !== 1)
+    throw new CredentialError('CORRUPT', `${where} is not a walink credential file (version 1)`);
+  for (const key of strings) {
+    if (typeof data[key] !== 'string') throw new CredentialError('CORRUPT', `${where} lacks ${key}`);
+  }
+  let encKey: Uint8Array;
+  let macKey: Uint8Array;
+  try {
+    encKey = fromBase64(data.encKey!);
+    macKey = fromBase64(data.macKey!);
+  } catch {
+    throw new CredentialError('CORRUPT', `${where} holds keys that are not base64`);
+  }
+  if (encKey.length !== 32 || macKey.length !== 32)
+    throw new CredentialError('CORRUPT', `${where} holds keys of the wrong length`);
+  return {
+    clientId: data.clientId!,
+    clientToken: data.clientToken!,
+    serverToken: data.serverToken!,
+    browserToken: data.browserToken!,
+    encKey,
+    macKey,
+    wid: data.wid!,
+  };
+}
+
+/**
+ * Writes `contents` so that `path` is always either the old file or the new one: a temporary file in
+ * the same directory, fsync, rename, fsync of the directory. Mode 0600: it holds secrets.
+ */
+export async function writeFileAtomic(path: string, contents: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temporary = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(contents);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
+
+/** One JSON file per session, written atomically with mode 0600. Saves are applied in order. */
+export class FileCredentialStore implements CredentialStore {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(readonly location: string) {}
+
+  async load(): Promise<Credentials | null> {
+    let text: string;
+    try {
+      text = await readFile(this.location, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new CredentialError('IO', `cannot read ${this.location}: ${(error as Error).message}`);
+    }
+    return parseCredentials(text, this.location);
+  }
+
+  save(credentials: Credentials): Promise<void> {
+    return this.serially(() => writeFileAtomic(this.location, serializeCredentials(credentials)));
+  }
+
+  clear(): Promise<void> {
+    return this.serially(async () => {
+      await unlink(this.location).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    });
+  }
+
+  private serially(task: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(task);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Keeps credentials in memory only: for tests and throwaway sessions. */
+export class MemoryCredentialStore implements CredentialStore {
+  readonly location = 'memory';
+  saves = 0;
+  private stored: string | null = null;
+
+  constructor(initial: Credentials | null = null) {
+    if (initial) this.stored = serializeCredentials(initial);
+  }
+
+  async load(): Promise<Credentials | null> {
+    return this.stored === null ? null : parseCredentials(this.stored, 'memory');
+  }
+
+  async save(credentials: Credentials): Promise<void> {
+    this.saves += 1;
+    this.stored = serializeCredentials(credentials);
+  }
+
+  async clear(): Promise<void> {
+    this.stored = null;
+  }
+}

@@ -1,0 +1,108 @@
+// The WebSocket as an XState callback actor. Inbound frames form an RxJS Observable that
+// ClientProtocol splits, opens and classifies into SocketEvents; SocketCommands become frames.
+// Stopping the actor (leaving the machine's `online` state) closes the socket.
+import { Observable } from 'rxjs';
+import { mergeMap } from 'rxjs/operators';
+import WebSocket from 'ws';
+import { fromCallback } from 'xstate';
+import type { SocketActorInput } from '../machines/session.ts';
+import type { SocketCommand, SocketEvent } from '../machines/session-types.ts';
+import { ClientProtocol, type ProtocolStats } from './client-protocol.ts';
+
+export const WHATSAPP_ORIGIN = 'https://web.whatsapp.com';
+
+export interface SocketOptions {
+  url: string;
+  origin?: string;
+  /** Refuse inbound frames larger than this (bytes). */
+  maxPayload?: number;
+  handshakeTimeout?: number;
+  /** Counters shared across the session's sockets (frames in/out/dropped). */
+  stats?: ProtocolStats;
+}
+
+interface InboundFrame {
+  data: Buffer;
+  isBinary: boolean;
+}
+
+function toBuffer(data: WebSocket.RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data);
+}
+
+/** The frames one socket receives, until it closes. */
+export function inboundFrames(ws: WebSocket): Observable<InboundFrame> {
+  return new Observable<InboundFrame>((subscriber) => {
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean) =>
+      subscriber.next({ data: toBuffer(data), isBinary });
+    const onClose = () => subscriber.complete();
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    return () => {
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+    };
+  });
+}
+
+export function createSocketActor(options: SocketOptions) {
+  return fromCallback<SocketCommand, SocketActorInput>(({ input, sendBack, receive }) => {
+    const protocol = new ClientProtocol({ keys: input.keys });
+    const shared = options.stats;
+    let stopped = false;
+    let lastError = '';
+    const report = (event: SocketEvent) => {
+      if (!stopped) sendBack(event);
+    };
+
+    const ws = new WebSocket(options.url, {
+      origin: options.origin ?? WHATSAPP_ORIGIN,
+      maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
+      handshakeTimeout: options.handshakeTimeout ?? 10_000,
+    });
+    const subscription = inboundFrames(ws)
+      .pipe(
+        mergeMap((frame) =>
+          protocol.incoming(frame.isBinary ? frame.data : frame.data.toString('utf8'), frame.isBinary),
+        ),
+      )
+      .subscribe((event) => {
+        if (shared) {
+          shared.framesIn += 1;
+          if (event.type === 'FRAME_DROPPED') shared.framesDropped += 1;
+        }
+        report(event);
+      });
+
+    ws.on('open', () => report({ type: 'SOCKET_OPEN' }));
+    ws.on('error', (error) => {
+      lastError = error.message;
+    });
+    ws.on('close', (code, reason) => {
+      const text = reason.toString('utf8') || lastError;
+      report({ type: 'SOCKET_CLOSED', code, reason: text });
+    });
+
+    receive((command) => {
+      let frames: (string | Uint8Array)[];
+      try {
+        frames = protocol.outgoing(command);
+      } catch (error) {
+        report({ type: 'FRAME_DROPPED', reason: `could not build a frame: ${(error as Error).message}` });
+        return;
+      }
+      if (ws.readyState !== WebSocket.OPEN) return;
+      for (const frame of frames) ws.send(frame);
+      if (shared) shared.framesOut += frames.length;
+    });
+
+    return () => {
+      stopped = true;
+      subscription.unsubscribe();
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'session left the socket');
+      ws.on('error', () => undefined);
+    };
+  });
+}

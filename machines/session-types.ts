@@ -1,0 +1,192 @@
+// The session machine's vocabulary: what it remembers, what it hears from the socket and the user,
+// what it asks the socket to send, and what it tells the application.
+import type {
+  BinaryNode,
+  Chat,
+  Contact,
+  MediaReference,
+  MessageSummary,
+  Receipt,
+  WebMessageInfo,
+} from '../codec/index.ts';
+import type { SessionKeys } from '../crypto/index.ts';
+
+/** PROTOCOL.md 2.4's stored set. Keys are raw bytes here; stores serialise them. */
+export interface Credentials {
+  clientId: string;
+  clientToken: string;
+  serverToken: string;
+  browserToken: string;
+  encKey: Uint8Array;
+  macKey: Uint8Array;
+  wid: string;
+}
+
+/** Why a session stopped: the end states carry one of these. */
+export type FailureReason =
+  | 'tosBlocked' // 403 with tos ≥ 2
+  | 'denied' // 403
+  | 'removed' // 401: the phone removed this browser
+  | 'tooOld' // 419: session too old
+  | 'badRequest' // 400 to login
+  | 'alreadyLoggedIn' // 405 twice
+  | 'challengeFailed' // the server refused our challenge answer
+  | 'needsMultiDevice' // upgrade_md_prod: the phone only pairs multi-device companions
+  | 'outdatedClient' // init answered with Cmd update
+  | 'initRefused' // init answered with an error status
+  | 'badSecret' // the pairing secret failed its HMAC or length check
+  | 'unlinked' // Cmd disconnect without kind
+  | 'replaced' // Cmd disconnect kind replaced
+  | 'loggedOut' // the user logged out
+  | 'refsExhausted'; // the QR budget ran out
+
+export type LoginMode = 'takeover' | 'reconnect';
+
+/** The Conn object the server pushes (PROTOCOL.md 2.3), the parts the client uses. */
+export interface ConnInfo {
+  wid: string;
+  clientToken: string;
+  serverToken: string;
+  browserToken: string;
+  secret?: string;
+  pushname?: string;
+  platform?: string;
+  binVersion?: number;
+  ref?: string;
+}
+
+/** What the socket actor reports (actors/socket-protocol.ts turns frames into these). */
+export type SocketEvent =
+  | { type: 'SOCKET_OPEN' }
+  | { type: 'SOCKET_CLOSED'; code: number; reason: string }
+  | { type: 'INIT_OK'; ref: string; ttl: number }
+  | { type: 'INIT_FAILED'; status: number | 'update' }
+  | { type: 'REREF_RESULT'; status: number; ref?: string; ttl?: number }
+  | { type: 'LOGIN_RESULT'; status: number; tos?: number }
+  | { type: 'CHALLENGE'; challenge: Uint8Array }
+  | { type: 'CHALLENGE_RESULT'; status: number }
+  | { type: 'CONN'; conn: ConnInfo }
+  | { type: 'UPGRADE_MD'; version?: string }
+  | { type: 'DISCONNECT'; kind?: string }
+  | { type: 'LOGOUT_RESULT'; status: number }
+  /** A pong, an ack or a push that needs no handling: the socket is alive. */
+  | { type: 'ACTIVITY' }
+  | { type: 'PHONE_PONG'; reachable: boolean }
+  | { type: 'STREAM'; kind: string }
+  | { type: 'MESSAGES'; add: string; messages: WebMessageInfo[]; undecodable: number }
+  | { type: 'RECEIPTS'; receipts: Receipt[] }
+  | { type: 'CONTACTS'; contacts: Contact[] }
+  | { type: 'CHATS'; chats: Chat[] }
+  | { type: 'NODE'; tag: string; node: BinaryNode }
+  | { type: 'MESSAGE_ACK'; id: string; status: number; t?: number }
+  | { type: 'FRAME_DROPPED'; reason: string };
+
+/** What the user of a session may ask. */
+export type UserEvent =
+  | { type: 'LOGOUT' }
+  | { type: 'RESTART' }
+  | { type: 'TAKE_OVER' }
+  | { type: 'SEND_TEXT'; jid: string; text: string; id: string };
+
+export type SessionEvent = SocketEvent | UserEvent;
+
+/** Commands the machine gives the socket actor. */
+export type SocketCommand =
+  | { type: 'send.init'; clientId: string; description: string[] }
+  | { type: 'send.login'; credentials: Credentials; mode: LoginMode }
+  | { type: 'send.loginAgain' }
+  | { type: 'send.reref' }
+  | { type: 'send.challenge'; answer: Uint8Array; serverToken: string; clientId: string }
+  | { type: 'send.ping' }
+  | { type: 'send.phoneTest' }
+  | { type: 'send.goodbye' }
+  | { type: 'send.initialQueries' }
+  | { type: 'send.text'; jid: string; text: string; id: string }
+  | { type: 'use.keys'; keys: SessionKeys };
+
+/** What the application hears (XState `emit`; createSession turns them into an RxJS stream). */
+export type SessionEmitted =
+  | { type: 'qr'; text: string; ref: string; ttl: number; index: number }
+  | { type: 'qr.exhausted' }
+  | { type: 'paired'; wid: string }
+  | { type: 'ready'; wid: string }
+  | { type: 'credentials.updated'; wid: string }
+  | { type: 'credentials.cleared'; reason: FailureReason }
+  | { type: 'message'; message: MessageSummary; add: string }
+  | { type: 'media'; message: MessageSummary; media: MediaReference }
+  | { type: 'receipt'; receipt: Receipt }
+  | { type: 'contacts'; contacts: Contact[] }
+  | { type: 'chats'; chats: Chat[] }
+  | { type: 'message.ack'; id: string; status: number; t?: number }
+  | { type: 'phone'; reachable: boolean; asleep?: boolean }
+  | { type: 'frame.dropped'; reason: string; count: number }
+  | { type: 'reconnecting'; attempt: number; delay: number; reason: string }
+  | { type: 'conflict' }
+  | { type: 'failed'; reason: FailureReason }
+  | { type: 'loggedOut'; reason: FailureReason };
+
+/** Every timer of the machine, in milliseconds; tests shorten them or drive them with SimulatedClock. */
+export interface SessionTiming {
+  /** Ask for a new ref this long before the current one expires (PROTOCOL.md 2.2: 0.5 s). */
+  qrRefreshMargin: number;
+  /** Re-send an unanswered login (PROTOCOL.md 2.5: every 10 s). */
+  loginResend: number;
+  /** Ping after this much inbound silence (PROTOCOL.md 2.6: 10-30 s). */
+  keepAliveIdle: number;
+  /** Give the socket up as stale when a ping is not answered within this. */
+  staleTimeout: number;
+  /** Ask whether the phone is reachable this often while ready. */
+  phoneCheck: number;
+  /** Reconnect backoff: base · 2^attempt, capped, then jittered to between half and all of it. */
+  backoffBase: number;
+  backoffMax: number;
+  /** Give the server this long to confirm a logout. */
+  logoutTimeout: number;
+}
+
+export const DEFAULT_TIMING: SessionTiming = {
+  qrRefreshMargin: 500,
+  loginResend: 10_000,
+  keepAliveIdle: 20_000,
+  staleTimeout: 20_000,
+  phoneCheck: 60_000,
+  backoffBase: 1_000,
+  backoffMax: 30_000,
+  logoutTimeout: 5_000,
+};
+
+export interface SessionInput {
+  clientId: string;
+  /** What the phone shows in its list of linked devices: [os or app, browser, version]. */
+  description?: string[];
+  credentials: Credentials | null;
+  /** X25519 key pair for pairing (PROTOCOL.md 2.2); made by the caller so the machine stays pure. */
+  keyPair: { privateKey: Uint8Array; publicKey: Uint8Array };
+  loginMode?: LoginMode;
+  timing?: Partial<SessionTiming>;
+  /** Random in [0, 1) for reconnect jitter: injected so tests are deterministic. */
+  random?: () => number;
+}
+
+export interface SessionContext {
+  clientId: string;
+  description: string[];
+  credentials: Credentials | null;
+  keyPair: { privateKey: Uint8Array; publicKey: Uint8Array };
+  loginMode: LoginMode;
+  timing: SessionTiming;
+  random: () => number;
+  ref: string | null;
+  ttl: number;
+  qrIndex: number;
+  /** The Conn that carried the pairing secret, until its keys are derived. */
+  pairingConn: ConnInfo | null;
+  pairingKeys: SessionKeys | null;
+  reconnectAttempts: number;
+  lastDisconnect: string;
+  /** 405 means "already logged in on this socket": reconnect once, then give up. */
+  retriedAfter405: boolean;
+  droppedFrames: number;
+  failure: FailureReason | null;
+  phoneReachable: boolean | null;
+}
