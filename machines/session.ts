@@ -113,13 +113,15 @@ const setupSession = setup({
         description: context.description,
       }),
     ),
-    sendLoginIfRestoring: sendTo(
-      'socket',
-      ({ context }): SocketCommand =>
-        context.credentials
-          ? { type: 'send.login', credentials: context.credentials, mode: context.loginMode }
-          : { type: 'send.ping' },
-    ),
+    sendLoginIfRestoring: enqueueActions(({ context, enqueue }) => {
+      if (!context.credentials) return;
+      const command: SocketCommand = {
+        type: 'send.login',
+        credentials: context.credentials,
+        mode: context.loginMode,
+      };
+      enqueue.sendTo('socket', command);
+    }),
     resendLogin: sendTo('socket', { type: 'send.loginAgain' } satisfies SocketCommand),
     sendReref: sendTo('socket', { type: 'send.reref' } satisfies SocketCommand),
     sendPing: sendTo('socket', { type: 'send.ping' } satisfies SocketCommand),

@@ -1,0 +1,361 @@
+// The session machine alone: a fake socket actor records commands and the test plays the server.
+// Time is SimulatedClock's, so every delay (QR refresh, login re-send, keep-alive, backoff) is exact.
+import { describe, expect, it } from 'vitest';
+import { type AnyActorRef, createActor, fromCallback, SimulatedClock } from 'xstate';
+import { buildPairingSecret, toBase64, x25519KeyPair } from '../../crypto/index.ts';
+import { backoffDelay, type SocketActorInput, sessionMachine } from '../../machines/session.ts';
+import type { Credentials, SessionEvent, SocketCommand } from '../../machines/session-types.ts';
+import { stateName } from '../../machines/state-name.ts';
+
+const CLIENT_ID = toBase64(new Uint8Array(16).fill(7));
+
+function credentials(): Credentials {
+  return {
+    clientId: CLIENT_ID,
+    clientToken: 'ct',
+    serverToken: '1@st',
+    browserToken: '1@bt',
+    encKey: new Uint8Array(32).fill(1),
+    macKey: new Uint8Array(32).fill(2),
+    wid: '491511112222@c.us',
+  };
+}
+
+function harness(options: { credentials?: Credentials | null; random?: () => number } = {}) {
+  const clock = new SimulatedClock();
+  const commands: SocketCommand[] = [];
+  const sockets: SocketActorInput[] = [];
+  const stored: Credentials[] = [];
+  let cleared = 0;
+  const keyPair = x25519KeyPair();
+  const machine = sessionMachine.provide({
+    actors: {
+      socket: fromCallback<SocketCommand, SocketActorInput>(({ input, receive }) => {
+        sockets.push(input);
+        receive((command) => commands.push(command));
+      }),
+    },
+    actions: {
+      storeCredentials: (_, params) => {
+        stored.push(params.credentials);
+      },
+      clearCredentials: () => {
+        cleared += 1;
+      },
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      clientId: CLIENT_ID,
+      credentials: options.credentials ?? null,
+      keyPair,
+      random: options.random ?? (() => 0.5),
+    },
+  });
+  const states: string[] = [];
+  actor.subscribe((snapshot) => {
+    const name = stateName(snapshot.value);
+    if (states.at(-1) !== name) states.push(name);
+  });
+  const emitted: { type: string }[] = [];
+  actor.on('*', (event) => emitted.push(event));
+  actor.start();
+  return {
+    actor: actor as typeof actor & AnyActorRef,
+    clock,
+    commands,
+    sockets,
+    stored,
+    states,
+    emitted,
+    keyPair,
+    get cleared() {
+      return cleared;
+    },
+    send: (event: SessionEvent) => actor.send(event),
+    state: () => stateName(actor.getSnapshot().value),
+    commandTypes: () => commands.map((c) => c.type),
+  };
+}
+
+describe('session machine: pairing', () => {
+  it('connects, shows the QR, pairs from a real secret and stores the keys', () => {
+    const h = harness();
+    h.send({ type: 'SOCKET_OPEN' });
+    expect(h.commandTypes()).toEqual(['send.init']);
+    h.send({ type: 'INIT_OK', ref: '1@ref', ttl: 20_000 });
+    const qr = h.emitted.find((e) => e.type === 'qr') as { text: string } | undefined;
+    expect(qr?.text).toBe(`1@ref,${toBase64(h.keyPair.publicKey)},${CLIENT_ID}`);
+
+    const keys = { encKey: new Uint8Array(32).fill(9), macKey: new Uint8Array(32).fill(8) };
+    const secret = toBase64(buildPairingSecret(h.keyPair.publicKey, keys));
+    h.send({
+      type: 'CONN',
+      conn: { wid: '4915@c.us', clientToken: 'c1', serverToken: '1@s1', browserToken: '1@b1', secret },
+    });
+    expect(h.state()).toBe('online.ready');
+    expect(h.stored).toHaveLength(1);
+    expect(h.stored[0]).toMatchObject({ clientToken: 'c1', serverToken: '1@s1', wid: '4915@c.us' });
+    expect(h.stored[0]!.encKey).toEqual(keys.encKey);
+    expect(h.stored[0]!.macKey).toEqual(keys.macKey);
+    expect(h.commands).toContainEqual({ type: 'use.keys', keys });
+    expect(h.states).toEqual([
+      'online.connecting',
+      'online.initializing',
+      'online.qr.showing',
+      'online.ready',
+    ]);
+  });
+
+  it('a forged secret fails with badSecret and stores nothing', () => {
+    const h = harness();
+    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'INIT_OK', ref: '1@ref', ttl: 20_000 });
+    const secret = buildPairingSecret(h.keyPair.publicKey, {
+      encKey: new Uint8Array(32),
+      macKey: new Uint8Array(32),
+    });
+    secret[40]! ^= 1;
+    h.send({
+      type: 'CONN',
+      conn: {
+        wid: 'w@c.us',
+        clientToken: 'c',
+        serverToken: 's',
+        browserToken: 'b',
+        secret: toBase64(secret),
+      },
+    });
+    expect(h.state()).toBe('failed');
+    expect(h.actor.getSnapshot().context.failure).toBe('badSecret');
+    expect(h.stored).toHaveLength(0);
+  });
+
+  it('asks for a new ref 0.5 s before the ttl and stops at 429', () => {
+    const h = harness();
+    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'INIT_OK', ref: '1@r0', ttl: 20_000 });
+    h.clock.increment(19_499);
+    expect(h.state()).toBe('online.qr.showing');
+    h.clock.increment(1);
+    expect(h.state()).toBe('online.qr.rerefing');
+    expect(h.commandTypes().at(-1)).toBe('send.reref');
+    h.send({ type: 'REREF_RESULT', status: 200, ref: '1@r1', ttl: 20_000 });
+    expect(h.state()).toBe('online.qr.showing');
+    expect(h.actor.getSnapshot().context.qrIndex).toBe(1);
+    h.clock.increment(19_500);
+    h.send({ type: 'REREF_RESULT', status: 429 });
+    expect(h.state()).toBe('refsExhausted');
+    expect(h.emitted.map((e) => e.type)).toContain('qr.exhausted');
+    h.send({ type: 'RESTART' });
+    expect(h.state()).toBe('online.connecting');
+    expect(h.sockets).toHaveLength(2);
+  });
+
+  it('a 304 keeps the ref, and its expiry ends the QR', () => {
+    const h = harness();
+    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'INIT_OK', ref: '1@r0', ttl: 4_000 });
+    h.clock.increment(3_500);
+    h.send({ type: 'REREF_RESULT', status: 304 });
+    expect(h.state()).toBe('online.qr.kept');
+    h.clock.increment(3_999);
+    expect(h.state()).toBe('online.qr.kept');
+    h.clock.increment(1);
+    expect(h.state()).toBe('refsExhausted');
+  });
+
+  it('upgrade_md_prod ends in failed with needsMultiDevice', () => {
+    const h = harness();
+    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'INIT_OK', ref: '1@r0', ttl: 20_000 });
+    h.send({ type: 'UPGRADE_MD', version: '2.2126.11' });
+    expect(h.state()).toBe('failed');
+    expect(h.emitted).toContainEqual({ type: 'failed', reason: 'needsMultiDevice' });
+  });
+});
+
+describe('session machine: restore', () => {
+  function restoring() {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'SOCKET_OPEN' });
+    expect(h.commands.map((c) => c.type)).toEqual(['send.init', 'send.login']);
+    expect(h.sockets[0]!.keys).toEqual({ encKey: credentials().encKey, macKey: credentials().macKey });
+    h.send({ type: 'INIT_OK', ref: '1@r', ttl: 20_000 });
+    expect(h.state()).toBe('online.loggingIn');
+    return h;
+  }
+
+  it('stores the rotated tokens from Conn before the 200 and reaches ready', () => {
+    const h = restoring();
+    h.send({
+      type: 'CONN',
+      conn: { wid: 'w@c.us', clientToken: 'c2', serverToken: '1@s2', browserToken: '1@b2' },
+    });
+    expect(h.stored.at(-1)).toMatchObject({ clientToken: 'c2', serverToken: '1@s2', browserToken: '1@b2' });
+    h.send({ type: 'LOGIN_RESULT', status: 200 });
+    expect(h.state()).toBe('online.ready');
+    expect(h.commandTypes()).toContain('send.initialQueries');
+    expect(h.states).toEqual([
+      'online.connecting',
+      'online.initializing',
+      'online.loggingIn',
+      'online.ready',
+    ]);
+  });
+
+  it('re-sends the login every 10 s while unanswered', () => {
+    const h = restoring();
+    h.clock.increment(9_999);
+    expect(h.commandTypes().filter((t) => t === 'send.loginAgain')).toHaveLength(0);
+    h.clock.increment(1);
+    h.clock.increment(10_000);
+    expect(h.commandTypes().filter((t) => t === 'send.loginAgain')).toHaveLength(2);
+  });
+
+  it('answers a challenge with HMAC(macKey, challenge)', async () => {
+    const { challengeAnswer } = await import('../../crypto/index.ts');
+    const h = restoring();
+    const challenge = new Uint8Array(32).fill(5);
+    h.send({ type: 'CHALLENGE', challenge });
+    expect(h.state()).toBe('online.challenged');
+    const answer = h.commands.at(-1) as Extract<SocketCommand, { type: 'send.challenge' }>;
+    expect(answer.answer).toEqual(challengeAnswer(credentials().macKey, challenge));
+    h.send({ type: 'CHALLENGE_RESULT', status: 200 });
+    expect(h.state()).toBe('online.ready');
+  });
+
+  const cases: { status: number; tos?: number; state: string; reason: string; cleared: boolean }[] = [
+    { status: 400, state: 'failed', reason: 'badRequest', cleared: false },
+    { status: 401, state: 'loggedOut', reason: 'removed', cleared: true },
+    { status: 403, state: 'loggedOut', reason: 'denied', cleared: false },
+    { status: 403, tos: 2, state: 'loggedOut', reason: 'tosBlocked', cleared: false },
+    { status: 409, state: 'conflict', reason: 'replaced', cleared: false },
+    { status: 419, state: 'loggedOut', reason: 'tooOld', cleared: true },
+  ];
+  for (const c of cases) {
+    it(`login ${c.status}${c.tos ? ` tos ${c.tos}` : ''} → ${c.state} (${c.reason})`, () => {
+      const h = restoring();
+      h.send({ type: 'LOGIN_RESULT', status: c.status, ...(c.tos ? { tos: c.tos } : {}) });
+      expect(h.state()).toBe(c.state);
+      expect(h.actor.getSnapshot().context.failure).toBe(c.reason);
+      expect(h.cleared).toBe(c.cleared ? 1 : 0);
+      expect(h.actor.getSnapshot().context.credentials === null).toBe(c.cleared);
+    });
+  }
+
+  it('login 405 reconnects once, then gives up', () => {
+    const h = restoring();
+    h.send({ type: 'LOGIN_RESULT', status: 405 });
+    expect(h.state()).toBe('online.connecting');
+    expect(h.sockets).toHaveLength(2);
+    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'INIT_OK', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'LOGIN_RESULT', status: 405 });
+    expect(h.state()).toBe('failed');
+    expect(h.actor.getSnapshot().context.failure).toBe('alreadyLoggedIn');
+  });
+
+  it('login 500 backs off with the injected jitter, then logs in again', () => {
+    const h = restoring();
+    h.send({ type: 'LOGIN_RESULT', status: 500 });
+    expect(h.state()).toBe('reconnecting');
+    expect(h.emitted).toContainEqual({
+      type: 'reconnecting',
+      attempt: 1,
+      delay: 750,
+      reason: 'login answered 500',
+    });
+    h.clock.increment(749);
+    expect(h.state()).toBe('reconnecting');
+    h.clock.increment(1);
+    expect(h.state()).toBe('online.connecting');
+  });
+});
+
+describe('session machine: ready', () => {
+  function ready() {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'INIT_OK', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'LOGIN_RESULT', status: 200 });
+    expect(h.state()).toBe('online.ready');
+    return h;
+  }
+
+  it('pings after 20 s of silence; activity keeps it idle; an unanswered ping reconnects', () => {
+    const h = ready();
+    h.clock.increment(15_000);
+    h.send({ type: 'ACTIVITY' });
+    h.clock.increment(15_000);
+    expect(h.commandTypes()).not.toContain('send.ping');
+    h.clock.increment(5_000);
+    expect(h.commandTypes().filter((t) => t === 'send.ping')).toHaveLength(1);
+    h.send({ type: 'ACTIVITY' });
+    h.clock.increment(19_999);
+    expect(h.state()).toBe('online.ready');
+    h.clock.increment(1); // ping again
+    h.clock.increment(20_000); // nothing answers
+    expect(h.state()).toBe('reconnecting');
+    expect(h.actor.getSnapshot().context.lastDisconnect).toMatch(/stale/);
+  });
+
+  it('counts dropped frames and stays ready', () => {
+    const h = ready();
+    h.send({ type: 'FRAME_DROPPED', reason: 'bad hmac' });
+    h.send({ type: 'FRAME_DROPPED', reason: 'bad hmac' });
+    expect(h.state()).toBe('online.ready');
+    expect(h.actor.getSnapshot().context.droppedFrames).toBe(2);
+    expect(h.emitted.filter((e) => e.type === 'frame.dropped')).toHaveLength(2);
+  });
+
+  it('a takeover elsewhere puts it in conflict and it does not reconnect by itself', () => {
+    const h = ready();
+    h.send({ type: 'DISCONNECT', kind: 'replaced' });
+    h.send({ type: 'SOCKET_CLOSED', code: 1000, reason: 'replaced' });
+    h.clock.increment(600_000);
+    expect(h.state()).toBe('conflict');
+    expect(h.sockets).toHaveLength(1);
+    h.send({ type: 'TAKE_OVER' });
+    expect(h.state()).toBe('online.connecting');
+  });
+
+  it('an unlink clears the credentials', () => {
+    const h = ready();
+    h.send({ type: 'DISCONNECT' });
+    expect(h.state()).toBe('loggedOut');
+    expect(h.cleared).toBe(1);
+  });
+
+  it('logout sends goodbye and forgets the session when the server confirms', () => {
+    const h = ready();
+    h.send({ type: 'LOGOUT' });
+    expect(h.state()).toBe('online.loggingOut');
+    expect(h.commandTypes().at(-1)).toBe('send.goodbye');
+    h.send({ type: 'LOGOUT_RESULT', status: 200 });
+    expect(h.state()).toBe('loggedOut');
+    expect(h.cleared).toBe(1);
+  });
+
+  it('a dropped socket reconnects with backoff and restores by login', () => {
+    const h = ready();
+    h.send({ type: 'SOCKET_CLOSED', code: 1006, reason: '' });
+    expect(h.state()).toBe('reconnecting');
+    h.clock.increment(1_000);
+    expect(h.state()).toBe('online.connecting');
+    h.send({ type: 'SOCKET_OPEN' });
+    expect(h.commandTypes().slice(-2)).toEqual(['send.init', 'send.login']);
+  });
+});
+
+describe('backoff', () => {
+  it('doubles, caps at the maximum and jitters between half and all', () => {
+    const timing = { backoffBase: 1000, backoffMax: 30_000 } as never;
+    expect(backoffDelay({ timing, random: () => 0 }, 0)).toBe(500);
+    expect(backoffDelay({ timing, random: () => 0.999999 }, 0)).toBe(1000);
+    expect(backoffDelay({ timing, random: () => 0 }, 3)).toBe(4000);
+    expect(backoffDelay({ timing, random: () => 0.5 }, 10)).toBe(22_500);
+    expect(backoffDelay({ timing, random: () => 0 }, 1000)).toBe(15_000);
+  });
+});
