@@ -123,7 +123,8 @@ export class Connection {
 
   private onClosed(): void {
     this.closed = true;
-    this.machine.send({ type: 'CLOSE' });
+    // A socket closes twice (our close, then the peer's): the machine hears it once.
+    if (this.machine.getSnapshot().status === 'active') this.machine.send({ type: 'CLOSE' });
     this.hub.forgetConnection(this);
   }
 
