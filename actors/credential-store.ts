@@ -1,7 +1,7 @@
 // Where a session's credentials live between runs (PROTOCOL.md 2.4's set, tokens updated on every
 // Conn). No machine snapshot is stored (xstate#5331): a restarted process restores by login.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fromBase64, toBase64 } from '../crypto/index.ts';
 import type { Credentials } from '../machines/session-types.ts';
@@ -133,6 +133,7 @@ export class FileCredentialStore implements CredentialStore {
   constructor(readonly location: string) {}
 
   async load(): Promise<Credentials | null> {
+    await this.removeAbandonedTemporaries();
     let text: string;
     try {
       text = await readFile(this.location, 'utf8');
@@ -153,6 +154,16 @@ export class FileCredentialStore implements CredentialStore {
         if (error.code !== 'ENOENT') throw error;
       });
     });
+  }
+
+  /** A writer killed between write and rename leaves its temporary file; the next owner sweeps it. */
+  private async removeAbandonedTemporaries(): Promise<void> {
+    const prefix = `.${basename(this.location)}.`;
+    const names = await readdir(dirname(this.location)).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp'))
+        await unlink(join(dirname(this.location), name)).catch(() => undefined);
+    }
   }
 
   private serially(task: () => Promise<void>): Promise<void> {
