@@ -1,14 +1,143 @@
+// `walink media decrypt|enqueue|status`: the media pipeline by hand. `decrypt` runs the workers' code path
+// without a queue; its exit code is 0 only when every check passed.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { fromBase64, isMediaType, type MediaType } from '../../crypto/index.ts';
+import { MediaError } from '../../workers/errors.ts';
+import { processMediaJob, withRetries } from '../../workers/process-media.ts';
+import { progressBar } from '../progress.ts';
 
-// Placeholder until this command lands: it is listed so `walink --help` shows the whole plan,
-// and it says plainly that it does nothing yet.
+interface DecryptCliOptions {
+  type: string;
+  key: string;
+  in: string;
+  out: string;
+  sha256?: string;
+  encSha256?: string;
+  length?: string;
+  maxBytes?: string;
+  timeout: string;
+  retries: string;
+  json?: boolean;
+}
+
+/** A usage mistake: exit code 2, as opposed to media that failed a check (exit code 1). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function parseBase64Bytes(
+  name: string,
+  text: string | undefined,
+  length?: number,
+): Uint8Array | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw new UsageError(`${name} is not base64`);
+  const bytes = fromBase64(text.replace(/-/g, '+').replace(/_/g, '/'));
+  if (length !== undefined && bytes.length !== length)
+    throw new UsageError(`${name} must be ${length} bytes, got ${bytes.length}`);
+  return bytes;
+}
+
+export function parseMediaType(text: string): MediaType {
+  if (!isMediaType(text))
+    throw new UsageError(
+      `--type must be one of image, video, audio, document, sticker, history, gif, ptt; got ${text}`,
+    );
+  return text;
+}
+
+function positiveInteger(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a non-negative integer`);
+  return Number(text);
+}
+
+async function decryptCommand(options: DecryptCliOptions): Promise<void> {
+  const type = parseMediaType(options.type);
+  const mediaKey = parseBase64Bytes('--key', options.key, 32)!;
+  const fileSha256 = parseBase64Bytes('--sha256', options.sha256, 32);
+  const fileEncSha256 = parseBase64Bytes('--enc-sha256', options.encSha256, 32);
+  const fileLength = positiveInteger('--length', options.length);
+  const maxBytes = positiveInteger('--max-bytes', options.maxBytes);
+  const timeoutMs = positiveInteger('--timeout', options.timeout);
+  const attempts = positiveInteger('--retries', options.retries)! + 1;
+  const isUrl = /^https?:\/\//i.test(options.in);
+  const outPath = resolve(options.out);
+  const bar = progressBar('decrypting');
+  const result = await withRetries(
+    () =>
+      processMediaJob(
+        'cli',
+        {
+          type,
+          mediaKey,
+          ...(isUrl ? { url: options.in } : { url: resolve(options.in) }),
+          outPath,
+          ...(fileSha256 ? { fileSha256 } : {}),
+          ...(fileEncSha256 ? { fileEncSha256 } : {}),
+          ...(fileLength !== undefined ? { fileLength } : {}),
+        },
+        {
+          mediaDir: '.',
+          ...(maxBytes !== undefined ? { maxBytes } : {}),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          onProgress: (done, total) => bar.update(done, total),
+        },
+      ),
+    {
+      attempts,
+      onRetry: (attempt, delay, error) =>
+        process.stderr.write(
+          `walink media decrypt: try ${attempt} failed (${error.code}); again in ${delay} ms\n`,
+        ),
+    },
+  ).finally(() => bar.finish());
+  const summary = {
+    out: result.outPath,
+    bytes: result.bytes,
+    sha256: Buffer.from(result.fileSha256).toString('base64'),
+    encSha256: Buffer.from(result.fileEncSha256).toString('base64'),
+  };
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify(summary)}\n`
+      : `decrypted ${summary.bytes} bytes to ${summary.out} (sha256 ${summary.sha256})\n`,
+  );
+}
+
+/** Prints a failure as one clear line and sets the exit code: 2 for usage, 1 for media that failed. */
+export function reportFailure(command: string, error: unknown): void {
+  if (error instanceof UsageError) {
+    process.stderr.write(`walink ${command}: ${error.message}\n`);
+    process.exitCode = 2;
+  } else if (error instanceof MediaError) {
+    process.stderr.write(`walink ${command}: ${error.code}: ${error.message}\n`);
+    process.exitCode = 1;
+  } else throw error;
+}
+
 export function registerMediaCommands(program: Command): void {
-  program
+  const media = program
     .command('media')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      console.error('walink media: not built yet');
-      process.exitCode = 2;
-    });
+    .description('decrypt WhatsApp media by hand, or enqueue and watch media jobs');
+  media
+    .command('decrypt')
+    .description(
+      'download (or read) and decrypt one media object with every check on; exit 0 only when all pass',
+    )
+    .requiredOption('--type <type>', 'image | video | audio | document | sticker | history (also gif, ptt)')
+    .requiredOption('--key <base64>', 'the 32-byte mediaKey')
+    .requiredOption('--in <file|url>', 'the encrypted object: a file or an http(s) URL')
+    .requiredOption('--out <file>', 'where the plaintext goes (written only when every check passed)')
+    .option('--sha256 <base64>', 'expected SHA-256 of the plaintext (fileSha256)')
+    .option('--enc-sha256 <base64>', 'expected SHA-256 of the encrypted object (fileEncSha256)')
+    .option('--length <bytes>', 'expected plaintext length (fileLength)')
+    .option('--max-bytes <bytes>', 'refuse objects bigger than this')
+    .option('--timeout <ms>', 'deadline for an answer and for each gap in the body', '30000')
+    .option('--retries <n>', 'extra tries on network errors and 5xx, with exponential backoff', '3')
+    .option('--json', 'print the result as one JSON line')
+    .action((options: DecryptCliOptions) =>
+      decryptCommand(options).catch((e) => reportFailure('media decrypt', e)),
+    );
 }

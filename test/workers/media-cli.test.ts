@@ -1,0 +1,158 @@
+// `walink media decrypt` as a user runs it: exit 0 only when every check passed, nothing written otherwise.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sha256, toBase64 } from '../../crypto/index.ts';
+import type { Emulator } from '../../emulator/index.ts';
+import { fixturePath, MEDIA_SAMPLES, readFixture } from '../support/fixtures.ts';
+import { cdnJob, tempDir } from '../support/media.ts';
+import { emulator, fault } from '../support/session-harness.ts';
+
+function walink(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/walink.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('walink media decrypt', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => dir.remove());
+
+  it.each(MEDIA_SAMPLES)(
+    'turns the $name sample (.encrypted) into exactly its .original',
+    async ({ name, type }) => {
+      const original = readFixture(`media/${name}.original`);
+      const out = join(dir.path, `${name}.out`);
+      const run = await walink([
+        'media',
+        'decrypt',
+        '--type',
+        type,
+        '--key',
+        toBase64(readFixture(`media/${name}.key`)),
+        '--in',
+        fixturePath(`media/${name}.encrypted`),
+        '--out',
+        out,
+        '--sha256',
+        toBase64(sha256(original)),
+        '--enc-sha256',
+        toBase64(sha256(readFixture(`media/${name}.encrypted`))),
+        '--length',
+        String(original.length),
+        '--json',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        bytes: original.length,
+        sha256: toBase64(sha256(original)),
+      });
+      expect(Buffer.compare(readFileSync(out), original)).toBe(0);
+    },
+  );
+
+  it.each(MEDIA_SAMPLES)(
+    'rejects the $name sample with one flipped byte: exit 1, no output file',
+    async ({ name, type }) => {
+      const object = Buffer.from(readFixture(`media/${name}.encrypted`));
+      object[Math.floor(object.length / 2)]! ^= 0x01;
+      const input = join(dir.path, 'flipped.enc');
+      writeFileSync(input, object);
+      const run = await walink([
+        'media',
+        'decrypt',
+        '--type',
+        type,
+        '--key',
+        toBase64(readFixture(`media/${name}.key`)),
+        '--in',
+        input,
+        '--out',
+        join(dir.path, 'out'),
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('MAC_MISMATCH');
+      expect(run.stdout).toBe('');
+      expect(dir.files()).toEqual(['flipped.enc']);
+    },
+  );
+
+  it('answers a usage mistake with exit 2 and a message, never a stack trace', async () => {
+    const run = await walink([
+      'media',
+      'decrypt',
+      '--type',
+      'image',
+      '--key',
+      'c2hvcnQ=',
+      '--in',
+      'x',
+      '--out',
+      'y',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('walink media decrypt: --key must be 32 bytes, got 5\n');
+  });
+
+  it('names a missing input file as an IO failure', async () => {
+    const run = await walink([
+      'media',
+      'decrypt',
+      '--type',
+      'image',
+      '--key',
+      toBase64(new Uint8Array(32)),
+      '--in',
+      join(dir.path, 'absent.enc'),
+      '--out',
+      join(dir.path, 'out'),
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^walink media decrypt: IO: ENOENT/);
+    expect(dir.files()).toEqual([]);
+  });
+
+  describe('from the emulator CDN', () => {
+    let emu: Emulator;
+    beforeAll(async () => {
+      emu = await emulator();
+    });
+    afterAll(() => emu.close());
+
+    it('retries a 500 and then succeeds; a 404 is "media expired" with no retry', async () => {
+      const plaintext = new Uint8Array(100_000).map((_, i) => i * 7);
+      const job = cdnJob(emu, plaintext);
+      await fault(emu, { kind: 'cdn', status: 500, times: 1 });
+      const out = join(dir.path, 'ok');
+      const args = ['media', 'decrypt', '--type', 'image', '--key', toBase64(job.mediaKey), '--out', out];
+      const ok = await walink([...args, '--in', job.url!, '--sha256', toBase64(job.fileSha256!)]);
+      expect(ok.stderr).toContain('try 1 failed (HTTP_5XX)');
+      expect(ok.code).toBe(0);
+      expect(Buffer.compare(readFileSync(out), plaintext)).toBe(0);
+
+      const gone = await walink([...args, '--in', `${emu.url}/d/f/${'0'.repeat(32)}.enc`]);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/^walink media decrypt: MEDIA_EXPIRED: .* 404/);
+      expect(gone.stderr).not.toContain('try 1 failed');
+    });
+  });
+});
