@@ -1,0 +1,130 @@
+// What `walink start` shows: every state transition, the QR code with its remaining lifetime, messages,
+// media jobs, faults. Human lines by default, JSON lines with --json; never a secret either way.
+import QRCode from 'qrcode';
+import type { SessionAppEvent } from '../actors/session.ts';
+import type { MediaJobEvent } from '../workers/media-job.ts';
+import { jsonSafe } from './json-safe.ts';
+
+export interface Printer {
+  session(event: SessionAppEvent): Promise<void>;
+  media(event: MediaJobEvent): void;
+  note(text: string, fields?: Record<string, unknown>): void;
+}
+
+const clock = () => new Date().toISOString().slice(11, 23);
+
+export function jsonPrinter(out: NodeJS.WritableStream = process.stdout): Printer {
+  const line = (value: object) =>
+    out.write(`${JSON.stringify(jsonSafe({ at: new Date().toISOString(), ...value }))}\n`);
+  return {
+    async session(event) {
+      line(event);
+    },
+    media(event) {
+      if (event.type !== 'progress') line({ ...event, type: `media.${event.type}` });
+    },
+    note(text, fields = {}) {
+      line({ type: 'note', text, ...fields });
+    },
+  };
+}
+
+export function humanPrinter(out: NodeJS.WritableStream = process.stdout): Printer {
+  const say = (text: string) => out.write(`${clock()}  ${text}\n`);
+  return {
+    async session(event) {
+      switch (event.type) {
+        case 'state':
+          say(`state     ${event.state}${event.previous ? `   (from ${event.previous})` : ''}`);
+          return;
+        case 'qr': {
+          const art = await QRCode.toString(event.text, {
+            type: 'terminal',
+            small: true,
+            errorCorrectionLevel: 'L',
+          });
+          const seconds = Math.max(0, (event.expiresAt - Date.now()) / 1000);
+          out.write(`\n${art}`);
+          say(
+            `qr        #${event.index + 1}, valid for ${seconds.toFixed(1)} s (until ${new Date(event.expiresAt).toISOString().slice(11, 19)} UTC)`,
+          );
+          return;
+        }
+        case 'qr.exhausted':
+          say('qr        no more QR codes: the server allows 6 per socket; type "restart" for new ones');
+          return;
+        case 'paired':
+          say(`paired    with ${event.wid}`);
+          return;
+        case 'ready':
+          say(`ready     as ${event.wid}`);
+          return;
+        case 'credentials.updated':
+          say('saved     credentials (tokens rotated)');
+          return;
+        case 'credentials.cleared':
+          say(`cleared   credentials (${event.reason})`);
+          return;
+        case 'message': {
+          const m = event.message;
+          const who = m.fromMe ? 'me' : (m.pushName ?? m.sender);
+          say(`message   ${who} in ${m.chat}: ${m.text ?? (m.media ? `[${m.media.type}]` : '[no text]')}`);
+          return;
+        }
+        case 'media': {
+          const { media } = event;
+          const size = media.fileLength === undefined ? '' : `, ${media.fileLength} bytes`;
+          say(
+            `media     ${media.type}${media.mimetype ? ` (${media.mimetype}${size})` : ''} in message ${event.message.id}`,
+          );
+          return;
+        }
+        case 'media.queued':
+          say(`queued    media job ${event.id}`);
+          return;
+        case 'receipt':
+          say(`receipt   ${JSON.stringify(jsonSafe(event.receipt))}`);
+          return;
+        case 'contacts':
+          say(`contacts  ${event.contacts.length}`);
+          return;
+        case 'chats':
+          say(`chats     ${event.chats.length}`);
+          return;
+        case 'message.ack':
+          say(`sent      ${event.id}: status ${event.status}`);
+          return;
+        case 'phone':
+          say(
+            `phone     ${event.reachable ? 'reachable' : 'not reachable'}${event.asleep ? ' (asleep)' : ''}`,
+          );
+          return;
+        case 'frame.dropped':
+          say(`dropped   a frame (${event.reason}); ${event.count} so far`);
+          return;
+        case 'reconnecting':
+          say(`reconnect attempt ${event.attempt} in ${event.delay} ms (${event.reason})`);
+          return;
+        case 'conflict':
+          say('conflict  another browser took this session over; type "takeover" to take it back');
+          return;
+        case 'failed':
+          say(`failed    ${event.reason}; type "restart" to try again`);
+          return;
+        case 'loggedOut':
+          say(`logged out (${event.reason})`);
+          return;
+        case 'error':
+          say(`error     ${event.where}: ${event.message}`);
+          return;
+      }
+    },
+    media(event) {
+      if (event.type === 'done') say(`media     saved ${event.outPath} (${event.bytes} bytes)`);
+      else if (event.type === 'failed') say(`media     job ${event.id} failed: ${event.reason}`);
+    },
+    note(text) {
+      say(text);
+    },
+  };
+}
