@@ -3,7 +3,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fromBase64, isMediaType, type MediaType } from '../../crypto/index.ts';
+import { BullMediaQueue } from '../../workers/bullmq-queue.ts';
 import { MediaError } from '../../workers/errors.ts';
+import { jobKeyFromEnv } from '../../workers/job-seal.ts';
 import { processMediaJob, withRetries } from '../../workers/process-media.ts';
 import { progressBar } from '../progress.ts';
 
@@ -106,6 +108,114 @@ async function decryptCommand(options: DecryptCliOptions): Promise<void> {
   );
 }
 
+interface EnqueueCliOptions {
+  type: string;
+  key: string;
+  url?: string;
+  directPath?: string;
+  sha256?: string;
+  encSha256?: string;
+  length?: string;
+  out?: string;
+  redis: string;
+  wait?: boolean;
+  timeout: string;
+}
+
+async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
+  if (!options.url && !options.directPath) throw new UsageError('give --url or --direct-path');
+  const fileSha256 = parseBase64Bytes('--sha256', options.sha256, 32);
+  const fileEncSha256 = parseBase64Bytes('--enc-sha256', options.encSha256, 32);
+  const fileLength = positiveInteger('--length', options.length);
+  const timeoutMs = positiveInteger('--timeout', options.timeout)!;
+  const queue = new BullMediaQueue({ redisUrl: options.redis, jobKey: jobKeyFromEnv() });
+  try {
+    await queue.ready();
+    const bar = progressBar('media');
+    let finished:
+      | Promise<{ type: 'done'; outPath: string; bytes: number } | { type: 'failed'; reason: string }>
+      | undefined;
+    let myId: string | undefined;
+    if (options.wait) {
+      // Listen before adding so a fast worker's outcome is not missed.
+      finished = new Promise((resolveOutcome) => {
+        queue.events$.subscribe((event) => {
+          if (event.id !== myId) return;
+          if (event.type === 'progress') bar.update(event.bytesDone, event.bytesTotal);
+          if (event.type === 'done' || event.type === 'failed') resolveOutcome(event);
+        });
+      });
+    }
+    const { id } = await queue.enqueue({
+      type: parseMediaType(options.type),
+      mediaKey: parseBase64Bytes('--key', options.key, 32)!,
+      ...(options.url ? { url: options.url } : {}),
+      ...(options.directPath ? { directPath: options.directPath } : {}),
+      ...(fileSha256 ? { fileSha256 } : {}),
+      ...(fileEncSha256 ? { fileEncSha256 } : {}),
+      ...(fileLength !== undefined ? { fileLength } : {}),
+      ...(options.out ? { outPath: resolve(options.out) } : {}),
+    });
+    myId = id;
+    process.stdout.write(`${id}\n`);
+    if (!finished) return;
+    // The job may have finished before we knew its id: ask Redis once, then wait for the events.
+    const job = await queue.getJob(id);
+    const state = await job?.getState();
+    const outcome =
+      state === 'completed'
+        ? { type: 'done' as const, ...(job!.returnvalue as { outPath: string; bytes: number }) }
+        : state === 'failed'
+          ? { type: 'failed' as const, reason: job!.failedReason }
+          : await Promise.race([
+              finished,
+              new Promise<never>((_, reject) =>
+                setTimeout(
+                  () => reject(new MediaError('TIMEOUT', `the job did not finish within ${timeoutMs} ms`)),
+                  timeoutMs,
+                ),
+              ),
+            ]);
+    bar.finish();
+    if (outcome.type === 'done') process.stdout.write(`done ${outcome.outPath} (${outcome.bytes} bytes)\n`);
+    else {
+      process.stderr.write(`walink media enqueue: job ${id} failed: ${outcome.reason}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await queue.close();
+  }
+}
+
+async function statusCommand(options: { redis: string; job?: string }): Promise<void> {
+  const queue = new BullMediaQueue({ redisUrl: options.redis, jobKey: Buffer.alloc(32) });
+  try {
+    await queue.ready();
+    if (options.job) {
+      const job = await queue.getJob(options.job);
+      if (!job) throw new UsageError(`no job ${options.job}`);
+      const summary = {
+        id: job.id,
+        state: await job.getState(),
+        type: job.data.type,
+        attempts: job.attemptsMade,
+        progress: job.progress,
+        ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+        ...(job.returnvalue ? { result: job.returnvalue } : {}),
+      };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    } else process.stdout.write(`${JSON.stringify(await queue.counts())}\n`);
+  } finally {
+    await queue.close();
+  }
+}
+
+// A one-shot command is done when it has answered: ioredis may still hold a reconnect timer for a Redis
+// that went away, which must not keep the process alive.
+function exitNow(): void {
+  process.stdout.write('', () => process.exit());
+}
+
 /** Prints a failure as one clear line and sets the exit code: 2 for usage, 1 for media that failed. */
 export function reportFailure(command: string, error: unknown): void {
   if (error instanceof UsageError) {
@@ -139,5 +249,37 @@ export function registerMediaCommands(program: Command): void {
     .option('--json', 'print the result as one JSON line')
     .action((options: DecryptCliOptions) =>
       decryptCommand(options).catch((e) => reportFailure('media decrypt', e)),
+    );
+  const redisDefault = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  media
+    .command('enqueue')
+    .description(
+      'put a media job on the Redis queue for `walink worker`s; prints the job id (needs WALINK_JOB_KEY)',
+    )
+    .requiredOption('--type <type>', 'image | video | audio | document | sticker | history')
+    .requiredOption('--key <base64>', 'the 32-byte mediaKey (sealed before it reaches Redis)')
+    .option('--url <url>', 'where the encrypted object lives')
+    .option('--direct-path <path>', "the object's path on the media host")
+    .option('--sha256 <base64>', 'expected SHA-256 of the plaintext')
+    .option('--enc-sha256 <base64>', 'expected SHA-256 of the encrypted object (also names the job)')
+    .option('--length <bytes>', 'expected plaintext length')
+    .option('--out <file>', "the output path on the worker's machine (default: its media dir + job id)")
+    .option('--redis <url>', 'Redis URL', redisDefault)
+    .option('--wait', 'wait for the outcome with a progress bar; exit 1 when the job fails')
+    .option('--timeout <ms>', 'how long --wait waits', '600000')
+    .action((options: EnqueueCliOptions) =>
+      enqueueCommand(options)
+        .catch((e) => reportFailure('media enqueue', e))
+        .finally(exitNow),
+    );
+  media
+    .command('status')
+    .description('job counts of the Redis media queue, or one job (`--job <id>`), as JSON')
+    .option('--redis <url>', 'Redis URL', redisDefault)
+    .option('--job <id>', 'one job')
+    .action((options: { redis: string; job?: string }) =>
+      statusCommand(options)
+        .catch((e) => reportFailure('media status', e))
+        .finally(exitNow),
     );
 }

@@ -131,6 +131,15 @@ describe('walink media decrypt', () => {
     expect(dir.files()).toEqual([]);
   });
 
+  it('says clearly when Redis is not there, and exits instead of hanging', async () => {
+    const run = await walink(['media', 'status', '--redis', 'redis://127.0.0.1:1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^walink media status: NETWORK: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/? within 5000 ms/,
+    );
+    expect(run.stderr).not.toContain('    at ');
+  });
+
   describe('from the emulator CDN', () => {
     let emu: Emulator;
     beforeAll(async () => {
