@@ -84,7 +84,7 @@ export async function openHttpSource(url: string, options: DownloadOptions = {})
 export async function openFileSource(path: string): Promise<MediaSource> {
   try {
     const info = await stat(path);
-    return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size: info.size };
+    return { stream: createReadStream(path, { highWaterMark: 256 * 1024 }), size: info.size };
   } catch (error) {
     throw toMediaError(error, 'IO');
   }
