@@ -1,0 +1,78 @@
+// Many sessions in one process, each its own actor. Connects go through a bounded queue so a restart
+// with thousands of stored sessions does not open thousands of sockets and logins at once.
+import PQueue from 'p-queue';
+import { type Observable, Subject } from 'rxjs';
+import { type CreateSessionOptions, createSession, type Session, type SessionAppEvent } from './session.ts';
+
+export interface SessionManagerOptions {
+  /** Sessions connecting (socket open → ready or a resting state) at the same time (default 50). */
+  concurrentConnects?: number;
+  /** How long one connect may hold its slot before the next one goes (default 30 s). */
+  connectSlotMs?: number;
+}
+
+/** A session's event, labelled with the session's name. */
+export interface ManagedEvent {
+  session: string;
+  event: SessionAppEvent;
+}
+
+/** States after which a connect no longer needs its slot: ready, waiting for a human, or given up. */
+const SETTLED = /^(online\.ready|online\.qr|loggedOut|failed|conflict|refsExhausted)/;
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+  private readonly connects: PQueue;
+  private readonly subject = new Subject<ManagedEvent>();
+  readonly events$: Observable<ManagedEvent> = this.subject.asObservable();
+
+  constructor(private readonly options: SessionManagerOptions = {}) {
+    this.connects = new PQueue({ concurrency: options.concurrentConnects ?? 50 });
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(name: string): Session | undefined {
+    return this.sessions.get(name);
+  }
+
+  names(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /**
+   * Creates and starts a session under `name` once a connect slot is free; resolves with the session
+   * when it has settled (ready, showing a QR code, or in a resting state).
+   */
+  async add(name: string, options: Omit<CreateSessionOptions, 'name'>): Promise<Session> {
+    if (this.sessions.has(name)) throw new Error(`a session named ${name} exists`);
+    const session = await createSession({ ...options, name });
+    this.sessions.set(name, session);
+    session.events$.subscribe({
+      next: (event) => this.subject.next({ session: name, event }),
+      complete: () => undefined,
+    });
+    const slotMs = this.options.connectSlotMs ?? 30_000;
+    await this.connects.add(async () => {
+      if (this.sessions.get(name) !== session) return;
+      session.start();
+      await session.waitFor((state) => SETTLED.test(state), slotMs).catch(() => undefined);
+    });
+    return session;
+  }
+
+  /** Stops one session (its credentials stay stored). */
+  async remove(name: string): Promise<void> {
+    const session = this.sessions.get(name);
+    if (!session) return;
+    this.sessions.delete(name);
+    await session.stop();
+  }
+
+  async stopAll(): Promise<void> {
+    this.connects.clear();
+    await Promise.all(this.names().map((name) => this.remove(name)));
+  }
+}
