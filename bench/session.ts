@@ -1,0 +1,217 @@
+// The session's numbers: frames verified+decrypted+decoded per second through the protocol and the ready
+// machine (beside the bare primitives as a reference), restore time from socket open to ready, and a
+// scale run with many sessions in this process against the emulator in another process.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import pino from 'pino';
+import { createActor, fromCallback } from 'xstate';
+import { ClientProtocol } from '../actors/client-protocol.ts';
+import { MemoryCredentialStore } from '../actors/credential-store.ts';
+import { createSession } from '../actors/session.ts';
+import { SessionManager } from '../actors/session-manager.ts';
+import { decodeNode, encodeNode, serverBinaryFrame } from '../codec/index.ts';
+import { openFrame, randomBytes, sealFrame, toBase64, x25519KeyPair } from '../crypto/index.ts';
+import { startEmulator } from '../emulator/index.ts';
+import { type SocketActorInput, sessionMachine } from '../machines/session.ts';
+import type { SocketCommand, SocketEvent } from '../machines/session-types.ts';
+import { relayAction } from './corpus.ts';
+import { measure, round } from './measure.ts';
+
+const MIB = 1024 * 1024;
+
+function readySession() {
+  const keys = { encKey: new Uint8Array(randomBytes(32)), macKey: new Uint8Array(randomBytes(32)) };
+  const machine = sessionMachine.provide({
+    actors: { socket: fromCallback<SocketCommand, SocketActorInput>(() => undefined) },
+    actions: { storeCredentials: () => undefined, clearCredentials: () => undefined },
+  });
+  const actor = createActor(machine, {
+    input: {
+      clientId: toBase64(randomBytes(16)),
+      credentials: {
+        clientId: 'x',
+        clientToken: 'c',
+        serverToken: 's',
+        browserToken: 'b',
+        ...keys,
+        wid: 'w@c.us',
+      },
+      keyPair: x25519KeyPair(),
+      timing: { keepAliveIdle: 3_600_000, phoneCheck: 3_600_000 },
+    },
+  });
+  let messages = 0;
+  actor.on('message', () => {
+    messages += 1;
+  });
+  actor.start();
+  for (const event of [
+    { type: 'SOCKET_OPEN' },
+    { type: 'INIT_OK', ref: '1@r', ttl: 20_000 },
+    { type: 'CONN', conn: { wid: 'w@c.us', clientToken: 'c2', serverToken: 's2', browserToken: 'b2' } },
+    { type: 'LOGIN_RESULT', status: 200 },
+  ] as SocketEvent[])
+    actor.send(event);
+  const state = JSON.stringify(actor.getSnapshot().value);
+  if (!state.includes('ready')) throw new Error(`bench session is not ready: ${state}`);
+  return { actor, keys, messages: () => messages, protocol: new ClientProtocol({ keys }) };
+}
+
+function frameStream(): Record<string, unknown> {
+  const results: Record<string, unknown> = {};
+  for (const perFrame of [1, 50]) {
+    const ready = readySession();
+    const frames = Array.from({ length: 200 }, (_, i) => {
+      const [, , children] = relayAction(perFrame, i);
+      return serverBinaryFrame(
+        `${i}.--${i}`,
+        sealFrame(ready.keys, encodeNode(['action', { add: 'relay' }, children])),
+      );
+    });
+    let next = 0;
+    const full = measure(() => {
+      const frame = frames[next++ % frames.length]!;
+      for (const event of ready.protocol.incoming(frame, true)) ready.actor.send(event);
+    });
+    if (ready.messages() < full.iterations * perFrame)
+      throw new Error('the ready machine did not emit every message');
+    // Reference: the bare verify+decrypt+decode, no classification, no machine.
+    const payloads = frames.map((f) => f.subarray(f.indexOf(0x2c) + 1));
+    const bare = measure(() => decodeNode(openFrame(ready.keys, payloads[next++ % payloads.length]!)));
+    ready.actor.stop();
+    results[`${perFrame}msgPerFrame`] = {
+      framesPerSecond: full.opsPerSecond,
+      messagesPerSecond: round(full.opsPerSecond * perFrame),
+      frameBytes: frames[0]!.length,
+      referenceFramesPerSecond: bare.opsPerSecond,
+      ratioToReference: round(full.opsPerSecond / bare.opsPerSecond, 2),
+    };
+  }
+  return {
+    ...results,
+    note: 'full = ClientProtocol (split, HMAC, AES, decode, WebMessageInfo) + the ready machine emitting message events; reference = openFrame + decodeNode only',
+  };
+}
+
+async function restoreTime(): Promise<Record<string, unknown>> {
+  const emu = await startEmulator({ port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
+  try {
+    const store = new MemoryCredentialStore();
+    const pairing = await createSession({ url: emu.wsUrl, store });
+    pairing.events$.subscribe((e) => {
+      if (e.type === 'qr')
+        void fetch(`${emu.url}/phones/491511112222/scan`, {
+          method: 'POST',
+          body: JSON.stringify({ qr: e.text }),
+          headers: { 'content-type': 'application/json' },
+        });
+    });
+    pairing.start();
+    await pairing.waitFor((s) => s === 'online.ready', 10_000);
+    await pairing.stop();
+    const samples: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const session = await createSession({ url: emu.wsUrl, store });
+      let opened = 0;
+      session.events$.subscribe((e) => {
+        // online.initializing is entered on SOCKET_OPEN.
+        if (e.type === 'state' && e.state === 'online.initializing') opened = performance.now();
+      });
+      session.start();
+      await session.waitFor((s) => s === 'online.ready', 10_000);
+      samples.push(performance.now() - opened);
+      await session.stop();
+    }
+    samples.sort((a, b) => a - b);
+    return {
+      restores: samples.length,
+      medianMs: round(samples[samples.length >> 1]!, 2),
+      p95Ms: round(samples[Math.floor(samples.length * 0.95)]!, 2),
+      note: 'socket open → ready: init, login with takeover, Conn, 200, against the in-process emulator on 127.0.0.1',
+    };
+  } finally {
+    await emu.close();
+  }
+}
+
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+}
+
+async function scale(count: number): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ['bin/walink.js', 'emulator', '--port', '0', '--ref-ttl', '120000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const line = await new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout! }).once('line', resolve),
+    );
+    const httpUrl = /listening on (\S+)/.exec(line)![1]!;
+    const wsUrl = `${httpUrl.replace(/^http/, 'ws')}/ws`;
+    const stores = Array.from({ length: count }, () => new MemoryCredentialStore());
+    collectGarbage();
+    const atStart = process.memoryUsage();
+    const timing = { keepAliveIdle: 120_000, phoneCheck: 600_000 };
+    // Pair every session once (distinct phones), so the measured run is the restart of a real service.
+    const pairing = new SessionManager({ concurrentConnects: 100 });
+    pairing.events$.subscribe(({ session, event }) => {
+      if (event.type === 'qr')
+        void fetch(`${httpUrl}/phones/4916${session.padStart(8, '0')}/scan`, {
+          method: 'POST',
+          body: JSON.stringify({ qr: event.text }),
+          headers: { 'content-type': 'application/json' },
+        }).catch(() => undefined);
+    });
+    await Promise.all(stores.map((store, i) => pairing.add(String(i), { url: wsUrl, store, timing })));
+    await Promise.all(
+      pairing.names().map((n) => pairing.get(n)!.waitFor((s) => s === 'online.ready', 60_000)),
+    );
+    await pairing.stopAll();
+    // Closing sockets finish their close handshakes before the stopped sessions can be collected.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    collectGarbage();
+    const before = process.memoryUsage();
+    const manager = new SessionManager({ concurrentConnects: 100 });
+    const started = performance.now();
+    const sessions = await Promise.all(
+      stores.map((store, i) => manager.add(String(i), { url: wsUrl, store, timing })),
+    );
+    await Promise.all(sessions.map((s) => s.waitFor((state) => state === 'online.ready', 60_000)));
+    const seconds = (performance.now() - started) / 1000;
+    collectGarbage();
+    const after = process.memoryUsage();
+    const perSession = (after.heapUsed + after.external - before.heapUsed - before.external) / count;
+    const rssPerSession = (after.rss - before.rss) / count;
+    await manager.stopAll();
+    return {
+      sessions: count,
+      loginsPerSecond: round(count / seconds),
+      concurrentConnects: 100,
+      heapPlusExternalKiBPerSession: round(perSession / 1024),
+      rssKiBPerSession: round(rssPerSession / 1024),
+      processRssMiBAllReady: round(after.rss / MIB),
+      processRssMiBBeforeRestore: round(before.rss / MIB),
+      heapUsedMiBAllReady: round(after.heapUsed / MIB),
+      heapUsedMiBBeforePairing: round(atStart.heapUsed / MIB),
+      heapUsedMiBBeforeRestore: round(before.heapUsed / MIB),
+      projected10kSessionsMiB: round((before.rss + rssPerSession * 10_000) / MIB),
+      note: 'all sessions ready at once in this process (one WebSocket each); the emulator runs in a child process',
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const count = Number(process.env.WALINK_BENCH_SESSIONS ?? 1000);
+  return {
+    frames: frameStream(),
+    restore: await restoreTime(),
+    scale: await scale(count),
+  };
+}
