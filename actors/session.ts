@@ -5,13 +5,13 @@ import { BehaviorSubject, type Observable, Subject } from 'rxjs';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { newMessageId } from '../codec/index.ts';
 import { toBase64, x25519KeyPair } from '../crypto/index.ts';
-import { sessionMachine } from '../machines/session.ts';
+import { type MediaItem, sessionMachine } from '../machines/session.ts';
 import type { Credentials, LoginMode, SessionEmitted, SessionTiming } from '../machines/session-types.ts';
 import { stateName } from '../machines/state-name.ts';
 import type { MediaQueue } from '../workers/media-job.ts';
 import type { ProtocolStats } from './client-protocol.ts';
 import { type CredentialStore, MemoryCredentialStore } from './credential-store.ts';
-import { createSocketActor } from './socket.ts';
+import { createSocketActor, type SocketOptions } from './socket.ts';
 
 export interface CreateSessionOptions {
   /** The server's WebSocket address, e.g. ws://127.0.0.1:8080/ws. */
@@ -78,6 +78,35 @@ export function newClientId(): string {
   return toBase64(randomBytes(16));
 }
 
+/** What one session's machine does to the world; looked up by the session's actor system. */
+interface SessionEffects {
+  socket: SocketOptions;
+  storeCredentials(credentials: Credentials): void;
+  clearCredentials(): void;
+  enqueueMedia(items: MediaItem[]): void;
+}
+
+const effectsBySystem = new WeakMap<object, SessionEffects>();
+
+function effectsOf(system: unknown): SessionEffects {
+  const effects = effectsBySystem.get(system as object);
+  if (!effects) throw new Error('this actor system has no session effects registered');
+  return effects;
+}
+
+// One provided machine for every session in the process: a machine definition is ~50 KiB of state nodes
+// and transitions, and providing it per session multiplied that by the number of sessions. Each session's
+// effects are found through its actor system instead of being closed over.
+const providedMachine = sessionMachine.provide({
+  actors: { socket: createSocketActor((system) => effectsOf(system).socket) },
+  actions: {
+    storeCredentials: ({ system }, params: { credentials: Credentials }) =>
+      effectsOf(system).storeCredentials(params.credentials),
+    clearCredentials: ({ system }) => effectsOf(system).clearCredentials(),
+    enqueueMedia: ({ system }, params) => effectsOf(system).enqueueMedia(params.items),
+  },
+});
+
 export async function createSession(options: CreateSessionOptions): Promise<Session> {
   const store = options.store ?? new MemoryCredentialStore();
   const credentials = await store.load();
@@ -87,43 +116,39 @@ export async function createSession(options: CreateSessionOptions): Promise<Sess
   const reportError = (where: 'store' | 'queue', error: unknown) =>
     events$.next({ type: 'error', where, message: (error as Error).message });
 
-  const machine = sessionMachine.provide({
-    actors: { socket: createSocketActor({ url: options.url, origin: options.origin, stats }) },
-    actions: {
-      storeCredentials: (_, params: { credentials: Credentials }) => {
-        storeWrites = storeWrites
-          .then(() => store.save(params.credentials))
-          .catch((e) => reportError('store', e));
-      },
-      clearCredentials: () => {
-        storeWrites = storeWrites.then(() => store.clear()).catch((e) => reportError('store', e));
-      },
-      enqueueMedia: (_, params) => {
-        const queue = options.queue;
-        if (!queue) return;
-        for (const item of params.items) {
-          const { media } = item;
-          queue
-            .enqueue({
-              type: media.type,
-              mediaKey: media.mediaKey,
-              ...(media.url ? { url: media.url } : {}),
-              ...(media.directPath ? { directPath: media.directPath } : {}),
-              ...(media.fileSha256 ? { fileSha256: media.fileSha256 } : {}),
-              ...(media.fileEncSha256 ? { fileEncSha256: media.fileEncSha256 } : {}),
-              ...(media.fileLength !== undefined ? { fileLength: media.fileLength } : {}),
-              ...(media.mimetype ? { mimetype: media.mimetype } : {}),
-              messageId: item.messageId,
-              chatJid: item.chat,
-            })
-            .then(({ id }) => events$.next({ type: 'media.queued', id, messageId: item.messageId }))
-            .catch((error) => reportError('queue', error));
-        }
-      },
+  const effects: SessionEffects = {
+    socket: { url: options.url, ...(options.origin ? { origin: options.origin } : {}), stats },
+    storeCredentials: (saved) => {
+      storeWrites = storeWrites.then(() => store.save(saved)).catch((e) => reportError('store', e));
     },
-  });
+    clearCredentials: () => {
+      storeWrites = storeWrites.then(() => store.clear()).catch((e) => reportError('store', e));
+    },
+    enqueueMedia: (items) => {
+      const queue = options.queue;
+      if (!queue) return;
+      for (const item of items) {
+        const { media } = item;
+        queue
+          .enqueue({
+            type: media.type,
+            mediaKey: media.mediaKey,
+            ...(media.url ? { url: media.url } : {}),
+            ...(media.directPath ? { directPath: media.directPath } : {}),
+            ...(media.fileSha256 ? { fileSha256: media.fileSha256 } : {}),
+            ...(media.fileEncSha256 ? { fileEncSha256: media.fileEncSha256 } : {}),
+            ...(media.fileLength !== undefined ? { fileLength: media.fileLength } : {}),
+            ...(media.mimetype ? { mimetype: media.mimetype } : {}),
+            messageId: item.messageId,
+            chatJid: item.chat,
+          })
+          .then(({ id }) => events$.next({ type: 'media.queued', id, messageId: item.messageId }))
+          .catch((error) => reportError('queue', error));
+      }
+    },
+  };
 
-  const actor = createActor(machine, {
+  const actor = createActor(providedMachine, {
     input: {
       clientId: credentials?.clientId ?? newClientId(),
       credentials,
@@ -137,6 +162,7 @@ export async function createSession(options: CreateSessionOptions): Promise<Sess
     ...(options.clock ? { clock: options.clock } : {}),
   });
 
+  effectsBySystem.set(actor.system, effects);
   const state$ = new BehaviorSubject<SessionState>({ name: 'starting', value: null });
   let previous: string | null = null;
   actor.subscribe({

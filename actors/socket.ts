@@ -46,8 +46,24 @@ export function inboundFrames(ws: WebSocket): Observable<InboundFrame> {
   });
 }
 
-export function createSocketActor(options: SocketOptions) {
-  return fromCallback<SocketCommand, SocketActorInput>(({ input, sendBack, receive }) => {
+/**
+ * The socket actor logic. `options` may be a function of the actor system, so one machine definition can
+ * serve every session of a process, each finding its own URL and counters (see actors/session.ts).
+ */
+export function createSocketActor(options: SocketOptions | ((system: unknown) => SocketOptions)) {
+  return fromCallback<SocketCommand, SocketActorInput>(({ input, sendBack, receive, system }) => {
+    const resolved = typeof options === 'function' ? options(system) : options;
+    return openSocket(resolved, input, sendBack, receive);
+  });
+}
+
+function openSocket(
+  options: SocketOptions,
+  input: SocketActorInput,
+  sendBack: (event: SocketEvent) => void,
+  receive: (listener: (command: SocketCommand) => void) => void,
+): () => void {
+  {
     const protocol = new ClientProtocol({ keys: input.keys });
     const shared = options.stats;
     let stopped = false;
@@ -104,5 +120,5 @@ export function createSocketActor(options: SocketOptions) {
       else if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'session left the socket');
       ws.on('error', () => undefined);
     };
-  });
+  }
 }
