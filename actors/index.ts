@@ -7,6 +7,11 @@ export {
   MemoryCredentialStore,
 } from './credential-store.ts';
 export {
+  CREDENTIALS_KEY_ENV,
+  credentialsKeyFromEnv,
+  RedisCredentialStore,
+} from './redis-credential-store.ts';
+export {
   type CreateSessionOptions,
   createSession,
   newClientId,

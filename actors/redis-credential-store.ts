@@ -1,0 +1,85 @@
+// Credentials in Redis, for sessions that move between machines. Redis only ever holds them sealed:
+// AES-256-GCM under WALINK_CREDENTIALS_KEY, bound to the key name so a blob cannot be swapped between
+// sessions. A SET replaces the whole value atomically, so a reader sees the old or the new set, never a mix.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Credentials } from '../machines/session-types.ts';
+import {
+  CredentialError,
+  type CredentialStore,
+  parseCredentials,
+  serializeCredentials,
+} from './credential-store.ts';
+
+export const CREDENTIALS_KEY_ENV = 'WALINK_CREDENTIALS_KEY';
+
+export function credentialsKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer {
+  const text = env[CREDENTIALS_KEY_ENV];
+  if (!text)
+    throw new CredentialError(
+      'NO_KEY',
+      `${CREDENTIALS_KEY_ENV} is not set: export ${CREDENTIALS_KEY_ENV}=$(openssl rand -base64 32)`,
+    );
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32)
+    throw new CredentialError('NO_KEY', `${CREDENTIALS_KEY_ENV} must be 32 bytes in base64`);
+  return key;
+}
+
+export class RedisCredentialStore implements CredentialStore {
+  readonly location: string;
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    sessionName: string,
+    private readonly sealingKey: Uint8Array,
+    prefix = 'walink:credentials:',
+  ) {
+    if (sealingKey.length !== 32) throw new CredentialError('NO_KEY', 'the sealing key must be 32 bytes');
+    this.key = `${prefix}${sessionName}`;
+    this.location = `redis key ${this.key}`;
+  }
+
+  async load(): Promise<Credentials | null> {
+    const sealed = await this.call(() => this.redis.getBuffer(this.key));
+    if (sealed === null) return null;
+    if (sealed.length < 12 + 16) throw new CredentialError('CORRUPT', `${this.location} is too short`);
+    let text: string;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.sealingKey, sealed.subarray(0, 12)).setAAD(
+        Buffer.from(this.key),
+      );
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      text = Buffer.concat([
+        decipher.update(sealed.subarray(12, sealed.length - 16)),
+        decipher.final(),
+      ]).toString('utf8');
+    } catch {
+      throw new CredentialError(
+        'NO_KEY',
+        `${this.location} cannot be opened: another ${CREDENTIALS_KEY_ENV} sealed it, or it was altered`,
+      );
+    }
+    return parseCredentials(text, this.location);
+  }
+
+  async save(credentials: Credentials): Promise<void> {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.sealingKey, iv).setAAD(Buffer.from(this.key));
+    const body = Buffer.concat([cipher.update(serializeCredentials(credentials), 'utf8'), cipher.final()]);
+    await this.call(() => this.redis.set(this.key, Buffer.concat([iv, body, cipher.getAuthTag()])));
+  }
+
+  async clear(): Promise<void> {
+    await this.call(() => this.redis.del(this.key));
+  }
+
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new CredentialError('IO', `${this.location}: ${(error as Error).message}`);
+    }
+  }
+}

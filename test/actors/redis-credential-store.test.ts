@@ -1,0 +1,81 @@
+// The Redis credential store against a real redis-server: sealed at rest, atomic, typed errors.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialError } from '../../actors/credential-store.ts';
+import { RedisCredentialStore } from '../../actors/redis-credential-store.ts';
+import { randomBytes, toBase64 } from '../../crypto/index.ts';
+import type { Credentials } from '../../machines/session-types.ts';
+import { type RedisServer, startRedis } from '../support/redis.ts';
+
+const credentials = (n: number): Credentials => ({
+  clientId: toBase64(randomBytes(16)),
+  clientToken: `client-token-${n}-${toBase64(randomBytes(12))}`,
+  serverToken: `1@server-token-${n}`,
+  browserToken: `1@browser-token-${n}`,
+  encKey: randomBytes(32),
+  macKey: randomBytes(32),
+  wid: `49151${n}@c.us`,
+});
+
+describe('RedisCredentialStore', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  }, 20_000);
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.remove();
+  });
+
+  it('saves, loads and clears; Redis never holds a key or token in the clear', async () => {
+    const sealing = randomBytes(32);
+    const store = new RedisCredentialStore(redis, 'alice', sealing);
+    expect(await store.load()).toBeNull();
+    const saved = credentials(1);
+    await store.save(saved);
+    expect(await store.load()).toEqual(saved);
+    const raw = (await redis.getBuffer('walink:credentials:alice'))!;
+    const asText = raw.toString('latin1');
+    for (const secret of [
+      saved.clientToken,
+      saved.serverToken,
+      toBase64(saved.encKey),
+      toBase64(saved.macKey),
+    ])
+      expect(asText).not.toContain(secret);
+    expect(raw.includes(Buffer.from(saved.encKey))).toBe(false);
+    await store.clear();
+    expect(await store.load()).toBeNull();
+  });
+
+  it('refuses a blob sealed with another key, or moved to another session, with a typed error', async () => {
+    const sealing = randomBytes(32);
+    await new RedisCredentialStore(redis, 'bob', sealing).save(credentials(2));
+    const wrongKey = new RedisCredentialStore(redis, 'bob', randomBytes(32));
+    await expect(wrongKey.load()).rejects.toMatchObject({ name: 'CredentialError', code: 'NO_KEY' });
+    await redis.copy('walink:credentials:bob', 'walink:credentials:mallory');
+    await expect(new RedisCredentialStore(redis, 'mallory', sealing).load()).rejects.toBeInstanceOf(
+      CredentialError,
+    );
+    await redis.set('walink:credentials:carol', 'short');
+    await expect(new RedisCredentialStore(redis, 'carol', sealing).load()).rejects.toMatchObject({
+      code: 'CORRUPT',
+    });
+  });
+
+  it('reports a dead Redis as an IO error and keeps what was stored', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    dead.on('error', () => undefined);
+    const store = new RedisCredentialStore(dead, 'dave', randomBytes(32));
+    await expect(store.save(credentials(3))).rejects.toMatchObject({ name: 'CredentialError', code: 'IO' });
+    await expect(store.load()).rejects.toMatchObject({ code: 'IO' });
+    dead.disconnect();
+  });
+});
