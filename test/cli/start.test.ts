@@ -1,12 +1,12 @@
 // `walink start` as a user runs it: a child process with the embedded emulator, JSON lines on stdout.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
-import { emulator, fault } from '../support/session-harness.ts';
+import { emulator, fault, until } from '../support/session-harness.ts';
 
 type Line = Record<string, unknown> & { type: string };
 
@@ -169,6 +169,29 @@ describe('walink start', () => {
       expect(r.lines.some((l) => typeof l.emulator === 'string')).toBe(false);
       r.child.kill('SIGINT');
       expect(await r.exit()).toBe(0);
+    } finally {
+      await emu.close();
+    }
+  }, 20_000);
+
+  it('a second process taking the session over: the first goes to conflict and exits without fighting back', async () => {
+    const emu = await emulator();
+    try {
+      const first = run(['--url', emu.wsUrl, '--scan-after', '100']);
+      await first.next((l) => l.type === 'ready');
+      await until(() => existsSync(join(dir.path, 'session.json')));
+      const copy = join(dir.path, 'copy.json');
+      copyFileSync(join(dir.path, 'session.json'), copy);
+      const second = start(['--url', emu.wsUrl, '--session', copy]);
+      running.push(second);
+      await second.next((l) => l.type === 'ready');
+      await first.next((l) => l.type === 'conflict');
+      expect(await first.exit()).toBe(1);
+      expect(states(first.lines).slice(-1)).toEqual(['conflict']);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(states(second.lines)).toEqual(['online.connecting', 'online.initializing', 'online.loggingIn', 'online.ready']);
+      second.child.kill('SIGINT');
+      expect(await second.exit()).toBe(0);
     } finally {
       await emu.close();
     }
