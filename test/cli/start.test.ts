@@ -189,7 +189,12 @@ describe('walink start', () => {
       expect(await first.exit()).toBe(1);
       expect(states(first.lines).slice(-1)).toEqual(['conflict']);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(states(second.lines)).toEqual(['online.connecting', 'online.initializing', 'online.loggingIn', 'online.ready']);
+      expect(states(second.lines)).toEqual([
+        'online.connecting',
+        'online.initializing',
+        'online.loggingIn',
+        'online.ready',
+      ]);
       second.child.kill('SIGINT');
       expect(await second.exit()).toBe(0);
     } finally {
