@@ -1,0 +1,146 @@
+// A machine's definition as plain data: its states (nesting, kind, initial child) and every transition
+// (event, delay or eventless; guard; targets). Diagrams, the inspector and the coverage report all read
+// this, so they agree with each other and with the machine. Pure: it only walks the StateNodes.
+import type { AnyStateMachine, AnyStateNode } from 'xstate';
+
+export type StateKind = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+
+export interface StateInfo {
+  /** Dot path below the root: `online.qr.showing` ('' is the root). */
+  path: string;
+  key: string;
+  kind: StateKind;
+  parent: string | null;
+  /** Path of the initial child of a compound state. */
+  initial: string | null;
+  children: string[];
+  description?: string;
+}
+
+export type Trigger =
+  | { kind: 'event'; event: string }
+  | { kind: 'after'; delay: string }
+  | { kind: 'always' };
+
+export interface TransitionInfo {
+  /** Stable and unique: `<source> <trigger>#<n>` where n counts candidates for that trigger. */
+  id: string;
+  source: string;
+  trigger: Trigger;
+  /** Guard as written: `restoring`, `status(200)`; null when unguarded. */
+  guard: string | null;
+  /** Target paths; empty for a targetless transition (actions only). */
+  targets: string[];
+  reenter: boolean;
+  /** The XState event type that takes it (`xstate.after.…` for delays, '' for eventless). */
+  eventType: string;
+}
+
+export interface MachineStructure {
+  id: string;
+  states: StateInfo[];
+  transitions: TransitionInfo[];
+}
+
+const AFTER_PREFIX = 'xstate.after.';
+
+function pathOf(node: AnyStateNode): string {
+  return node.path.join('.');
+}
+
+function guardLabel(guard: unknown): string | null {
+  if (guard === undefined || guard === null) return null;
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') return guard.name || 'guard';
+  const { type, params } = guard as { type?: string; params?: unknown };
+  if (params && typeof params === 'object') return `${type}(${Object.values(params).join(', ')})`;
+  return type ?? 'guard';
+}
+
+function triggerLabel(trigger: Trigger): string {
+  if (trigger.kind === 'event') return trigger.event;
+  if (trigger.kind === 'after') return `after ${trigger.delay}`;
+  return 'always';
+}
+
+/** A short label: `LOGIN_RESULT [status(200)]`, `after qrRefresh`, `always [restoring]`. */
+export function transitionLabel(transition: Pick<TransitionInfo, 'trigger' | 'guard'>): string {
+  const base = triggerLabel(transition.trigger);
+  return transition.guard ? `${base} [${transition.guard}]` : base;
+}
+
+/** Delay names by their `xstate.after.<delay>.<state id>` event types. */
+function delayNames(node: AnyStateNode): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const after of node.after) {
+    names.set(after.eventType, String(after.delay));
+  }
+  return names;
+}
+
+interface RawTransition {
+  target?: readonly AnyStateNode[];
+  guard?: unknown;
+  reenter?: boolean;
+}
+
+export function describeMachine(machine: AnyStateMachine): MachineStructure {
+  const states: StateInfo[] = [];
+  const transitions: TransitionInfo[] = [];
+
+  const add = (source: string, trigger: Trigger, eventType: string, list: readonly RawTransition[]) => {
+    list.forEach((t, index) => {
+      transitions.push({
+        id: `${source || '(root)'} ${triggerLabel(trigger)}#${index}`,
+        source,
+        trigger,
+        guard: guardLabel(t.guard),
+        targets: (t.target ?? []).map(pathOf),
+        reenter: Boolean(t.reenter),
+        eventType,
+      });
+    });
+  };
+
+  const visit = (node: AnyStateNode) => {
+    const path = pathOf(node);
+    const children = Object.values(node.states) as AnyStateNode[];
+    const initialTarget = node.type === 'compound' ? node.initial?.target?.[0] : undefined;
+    states.push({
+      path,
+      key: node.key,
+      kind: node.type as StateKind,
+      parent: node.parent ? pathOf(node.parent) : null,
+      initial: initialTarget ? pathOf(initialTarget) : null,
+      children: children.map(pathOf),
+      ...(node.description ? { description: node.description } : {}),
+    });
+    const delays = delayNames(node);
+    for (const [eventType, list] of node.transitions) {
+      const delay = delays.get(eventType);
+      const trigger: Trigger =
+        delay !== undefined || eventType.startsWith(AFTER_PREFIX)
+          ? { kind: 'after', delay: delay ?? eventType.slice(AFTER_PREFIX.length) }
+          : { kind: 'event', event: eventType };
+      add(path, trigger, eventType, list as readonly RawTransition[]);
+    }
+    if (node.always) add(path, { kind: 'always' }, '', node.always as readonly RawTransition[]);
+    for (const child of children) visit(child);
+  };
+
+  visit(machine.root);
+  return { id: machine.id, states, transitions };
+}
+
+/** The atomic leaf a compound or parallel state enters first (a diagram edge needs a node to end on). */
+export function initialLeaf(structure: MachineStructure, path: string): string {
+  const byPath = new Map(structure.states.map((s) => [s.path, s]));
+  let state = byPath.get(path);
+  while (state && state.children.length > 0) {
+    const next: string | undefined =
+      state.kind === 'parallel' ? state.children[0] : (state.initial ?? undefined);
+    if (!next) break;
+    state = byPath.get(next);
+  }
+  return state?.path ?? path;
+}

@@ -1,0 +1,15 @@
+// The machines walink can draw and inspect, by name (`walink diagram session`).
+import type { AnyStateMachine } from 'xstate';
+import { connectionMachine } from '../emulator/connection-machine.ts';
+import { sessionMachine } from '../machines/session.ts';
+
+export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
+  /** The client session (machines/session.ts). */
+  session: sessionMachine,
+  /** The emulator's per-connection server logic (emulator/connection-machine.ts). */
+  connection: connectionMachine,
+};
+
+export function machineNames(): string[] {
+  return Object.keys(MACHINES);
+}
