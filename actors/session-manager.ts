@@ -47,6 +47,19 @@ export class SessionManager {
    * when it has settled (ready, showing a QR code, or in a resting state).
    */
   async add(name: string, options: Omit<CreateSessionOptions, 'name'>): Promise<Session> {
+    const { session, settled } = await this.open(name, options);
+    await settled;
+    return session;
+  }
+
+  /**
+   * Creates the session at once and starts it when a connect slot is free: `settled` resolves when it
+   * has settled (for callers that want the session object before it connects).
+   */
+  async open(
+    name: string,
+    options: Omit<CreateSessionOptions, 'name'>,
+  ): Promise<{ session: Session; settled: Promise<void> }> {
     if (this.sessions.has(name)) throw new Error(`a session named ${name} exists`);
     const session = await createSession({ ...options, name });
     this.sessions.set(name, session);
@@ -55,12 +68,12 @@ export class SessionManager {
       complete: () => undefined,
     });
     const slotMs = this.options.connectSlotMs ?? 30_000;
-    await this.connects.add(async () => {
+    const settled = this.connects.add(async () => {
       if (this.sessions.get(name) !== session) return;
       session.start();
       await session.waitFor((state) => SETTLED.test(state), slotMs).catch(() => undefined);
     });
-    return session;
+    return { session, settled };
   }
 
   /** Stops one session (its credentials stay stored). */

@@ -2,8 +2,8 @@
 // media jobs, faults. Human lines by default, JSON lines with --json; never a secret either way.
 import QRCode from 'qrcode';
 import type { SessionAppEvent } from '../actors/session.ts';
+import { jsonSafe } from '../service/json-safe.ts';
 import type { MediaJobEvent } from '../workers/media-job.ts';
-import { jsonSafe } from './json-safe.ts';
 
 export interface Printer {
   session(event: SessionAppEvent): Promise<void>;

@@ -144,3 +144,40 @@ export function initialLeaf(structure: MachineStructure, path: string): string {
   }
   return state?.path ?? path;
 }
+
+/** Every active state's path for a state value: `{online: 'qr'}` → ['online', 'online.qr']. */
+export function activePaths(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'string') {
+    const path = prefix ? `${prefix}.${value}` : value;
+    return [path];
+  }
+  if (!value || typeof value !== 'object') return [];
+  const paths: string[] = [];
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    paths.push(path, ...activePaths(child, path));
+  }
+  return paths;
+}
+
+/** Our id for a transition XState took (`@xstate.microstep` inspection events carry them). */
+export function transitionIdOf(taken: {
+  source: AnyStateNode;
+  eventType: string;
+  guard?: unknown;
+  target?: readonly AnyStateNode[];
+}): string {
+  const source = pathOf(taken.source);
+  const candidates = (
+    taken.eventType === '' ? taken.source.always : taken.source.transitions.get(taken.eventType)
+  ) as readonly unknown[] | undefined;
+  const index = candidates ? candidates.indexOf(taken) : -1;
+  const delay = taken.source.after.find((a) => a.eventType === taken.eventType)?.delay;
+  const trigger: Trigger =
+    taken.eventType === ''
+      ? { kind: 'always' }
+      : delay !== undefined
+        ? { kind: 'after', delay: String(delay) }
+        : { kind: 'event', event: taken.eventType };
+  return `${source || '(root)'} ${triggerLabel(trigger)}#${index}`;
+}

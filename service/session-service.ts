@@ -1,0 +1,287 @@
+// The session service behind `walink serve`: many named sessions (each with its own credential file),
+// what the page shows of each (state, QR code, recent events), media jobs, and one stream of updates
+// fed by XState's inspection API. Secrets never enter that stream.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Observable, Subject } from 'rxjs';
+import type { InspectionEvent } from 'xstate';
+import { FileCredentialStore } from '../actors/credential-store.ts';
+import type { Session, SessionAppEvent } from '../actors/session.ts';
+import { SessionManager } from '../actors/session-manager.ts';
+import { activePaths, transitionIdOf } from '../machines/structure.ts';
+import type { MediaJobEvent, MediaQueue } from '../workers/media-job.ts';
+import { jsonSafe } from './json-safe.ts';
+
+export interface QrView {
+  text: string;
+  index: number;
+  ttl: number;
+  expiresAt: number;
+}
+
+export interface SessionView {
+  name: string;
+  state: string;
+  value: unknown;
+  active: string[];
+  qr: QrView | null;
+  wid: string | null;
+  failure: string | null;
+  droppedFrames: number;
+}
+
+export interface LoggedEvent {
+  at: number;
+  type: string;
+  /** The event as sent to the machine, JSON-safe and with secrets redacted. */
+  payload: unknown;
+}
+
+export interface JobView {
+  id: string;
+  session: string | null;
+  messageId: string | null;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  bytesDone: number;
+  bytesTotal: number | null;
+  outPath?: string;
+  reason?: string;
+}
+
+/** What the page's live stream carries. */
+export type ServiceUpdate =
+  | { type: 'session'; session: SessionView }
+  | { type: 'session.removed'; name: string }
+  | { type: 'event'; session: string; event: LoggedEvent }
+  | { type: 'transition'; session: string; transitions: string[] }
+  | { type: 'job'; job: JobView };
+
+export interface SessionServiceOptions {
+  /** The server's WebSocket address. */
+  wsUrl: string;
+  /** Credential files live here, one per session (`<name>.json`, mode 0600). */
+  sessionsDir: string;
+  queue: MediaQueue;
+  /** An extra inspection observer (e.g. @statelyai/inspect for the hosted inspector). */
+  inspect?: (event: InspectionEvent) => void;
+  /** Events kept per session for a page that connects late. */
+  eventHistory?: number;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,40}$/;
+const MAX_PAYLOAD_CHARS = 4_000;
+
+export class SessionServiceError extends Error {
+  override name = 'SessionServiceError';
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A payload small enough for a log line: the redacted JSON, cut when it is long. */
+function loggable(event: { type: string }): unknown {
+  const safe = jsonSafe(event);
+  const text = JSON.stringify(safe);
+  return text.length <= MAX_PAYLOAD_CHARS ? safe : { truncated: `${text.slice(0, MAX_PAYLOAD_CHARS)}…` };
+}
+
+interface Entry {
+  session: Session;
+  qr: QrView | null;
+  events: LoggedEvent[];
+}
+
+export class SessionService {
+  private readonly manager = new SessionManager({ concurrentConnects: 8 });
+  private readonly entries = new Map<string, Entry>();
+  private readonly jobs = new Map<string, JobView>();
+  private readonly updates = new Subject<ServiceUpdate>();
+  readonly updates$: Observable<ServiceUpdate> = this.updates.asObservable();
+  private nextNumber = 1;
+
+  constructor(private readonly options: SessionServiceOptions) {
+    options.queue.events$.subscribe((event) => this.onJobEvent(event));
+  }
+
+  /** Starts a session for every credential file found (a restarted service restores them by login). */
+  async restoreAll(): Promise<string[]> {
+    let files: string[] = [];
+    try {
+      files = await readdir(this.options.sessionsDir);
+    } catch {
+      return [];
+    }
+    const names = files
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .filter((n) => NAME.test(n));
+    for (const name of names) await this.create(name);
+    return names;
+  }
+
+  list(): SessionView[] {
+    return [...this.entries.keys()].map((name) => this.view(name)!);
+  }
+
+  view(name: string): SessionView | undefined {
+    const entry = this.entries.get(name);
+    if (!entry) return undefined;
+    const snapshot = entry.session.actor.getSnapshot();
+    const context = snapshot.context;
+    return {
+      name,
+      state: entry.session.state,
+      value: snapshot.value,
+      active: activePaths(snapshot.value),
+      qr: entry.session.state.startsWith('online.qr') ? entry.qr : null,
+      wid: context.credentials?.wid ?? null,
+      failure: context.failure,
+      droppedFrames: context.droppedFrames,
+    };
+  }
+
+  events(name: string): LoggedEvent[] {
+    return this.entries.get(name)?.events ?? [];
+  }
+
+  jobList(): JobView[] {
+    return [...this.jobs.values()];
+  }
+
+  /** Creates and starts a session; without a name it gets the next free `session-N`. */
+  async create(requested?: string): Promise<SessionView> {
+    const name = requested ?? this.freeName();
+    if (!NAME.test(name)) {
+      throw new SessionServiceError(400, 'a session name is 1 to 40 letters, digits, "-" or "_"');
+    }
+    if (this.entries.has(name)) throw new SessionServiceError(409, `a session named ${name} exists`);
+    const entry: Entry = { session: undefined as unknown as Session, qr: null, events: [] };
+    const history = this.options.eventHistory ?? 200;
+    const inspect = (inspection: InspectionEvent) => {
+      this.options.inspect?.(inspection);
+      // Only the session machine itself; its socket child speaks in commands, not states.
+      if (inspection.actorRef.sessionId !== inspection.rootId || !entry.session) return;
+      if (inspection.type === '@xstate.event') {
+        const logged = { at: Date.now(), type: inspection.event.type, payload: loggable(inspection.event) };
+        entry.events.push(logged);
+        if (entry.events.length > history) entry.events.shift();
+        this.updates.next({ type: 'event', session: name, event: logged });
+      } else if (inspection.type === '@xstate.microstep') {
+        const transitions = inspection._transitions.map((t) => transitionIdOf(t));
+        if (transitions.length > 0) this.updates.next({ type: 'transition', session: name, transitions });
+      } else if (inspection.type === '@xstate.snapshot') {
+        this.publish(name);
+      }
+    };
+    const store = new FileCredentialStore(join(this.options.sessionsDir, `${name}.json`));
+    this.entries.set(name, entry);
+    try {
+      const { session } = await this.manager.open(name, {
+        url: this.options.wsUrl,
+        store,
+        queue: this.options.queue,
+        inspect,
+      });
+      entry.session = session;
+    } catch (error) {
+      this.entries.delete(name);
+      throw error;
+    }
+    entry.session.events$.subscribe((event) => this.onSessionEvent(name, entry, event));
+    this.publish(name);
+    return this.view(name)!;
+  }
+
+  logout(name: string): SessionView {
+    this.entry(name).session.logout();
+    return this.view(name)!;
+  }
+
+  restart(name: string): SessionView {
+    const { session } = this.entry(name);
+    if (session.state === 'conflict') session.takeOver();
+    else session.restart();
+    return this.view(name)!;
+  }
+
+  /** Stops a session (its credential file stays; a restarted service restores it). */
+  async remove(name: string): Promise<void> {
+    this.entry(name);
+    this.entries.delete(name);
+    await this.manager.remove(name);
+    this.updates.next({ type: 'session.removed', name });
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+    await this.manager.stopAll();
+    this.updates.complete();
+  }
+
+  private entry(name: string): Entry {
+    const entry = this.entries.get(name);
+    if (!entry) throw new SessionServiceError(404, `no session named ${name}`);
+    return entry;
+  }
+
+  private freeName(): string {
+    while (this.entries.has(`session-${this.nextNumber}`)) this.nextNumber += 1;
+    return `session-${this.nextNumber++}`;
+  }
+
+  private publish(name: string): void {
+    const session = this.view(name);
+    if (session) this.updates.next({ type: 'session', session });
+  }
+
+  private onSessionEvent(name: string, entry: Entry, event: SessionAppEvent): void {
+    if (event.type === 'qr') {
+      entry.qr = { text: event.text, index: event.index, ttl: event.ttl, expiresAt: event.expiresAt };
+      this.publish(name);
+    } else if (event.type === 'media.queued') {
+      const job = this.jobs.get(event.id);
+      this.setJob({
+        id: event.id,
+        session: name,
+        messageId: event.messageId,
+        state: job?.state ?? 'queued',
+        bytesDone: job?.bytesDone ?? 0,
+        bytesTotal: job?.bytesTotal ?? null,
+      });
+    }
+  }
+
+  private onJobEvent(event: MediaJobEvent): void {
+    const job: JobView = this.jobs.get(event.id) ?? {
+      id: event.id,
+      session: null,
+      messageId: null,
+      state: 'queued',
+      bytesDone: 0,
+      bytesTotal: null,
+    };
+    if (event.type === 'progress') {
+      this.setJob({ ...job, state: 'running', bytesDone: event.bytesDone, bytesTotal: event.bytesTotal });
+    } else if (event.type === 'done') {
+      this.setJob({
+        ...job,
+        state: 'done',
+        bytesDone: event.bytes,
+        bytesTotal: event.bytes,
+        outPath: event.outPath,
+      });
+    } else if (event.type === 'failed') {
+      this.setJob({ ...job, state: 'failed', reason: event.reason });
+    } else {
+      this.setJob(job);
+    }
+  }
+
+  private setJob(job: JobView): void {
+    this.jobs.set(job.id, job);
+    this.updates.next({ type: 'job', job });
+  }
+}
