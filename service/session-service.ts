@@ -1,7 +1,7 @@
 // The session service behind `walink serve`: many named sessions (each with its own credential file),
 // what the page shows of each (state, QR code, recent events), media jobs, and one stream of updates
 // fed by XState's inspection API. Secrets never enter that stream.
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Observable, Subject } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
@@ -176,6 +176,7 @@ export class SessionService {
         this.publish(name);
       }
     };
+    await mkdir(this.options.sessionsDir, { recursive: true, mode: 0o700 });
     const store = new FileCredentialStore(join(this.options.sessionsDir, `${name}.json`));
     this.entries.set(name, entry);
     try {

@@ -5,7 +5,9 @@ import type { InspectionEvent } from 'xstate';
 import { jsonSafe } from './json-safe.ts';
 
 /** The parts of a session's context that are safe to show anywhere. */
-export function publicContext(context: Record<string, unknown>): Record<string, unknown> {
+export function publicContext(context: Record<string, unknown> | undefined): Record<string, unknown> {
+  // Callback actors (the socket) have no context at all.
+  if (!context || typeof context !== 'object') return {};
   const credentials = context.credentials as { wid?: string } | null | undefined;
   return {
     wid: credentials?.wid ?? null,
@@ -31,7 +33,7 @@ export function startStatelyBridge(url: string): StatelyBridge {
   const inspector = createWebSocketInspector({
     url,
     sanitizeEvent: (event) => jsonSafe(event) as typeof event,
-    sanitizeContext: (context) => publicContext(context as Record<string, unknown>),
+    sanitizeContext: (context) => publicContext(context as Record<string, unknown> | undefined),
   });
   return {
     inspect: (event) => inspector.inspect.next?.(event),

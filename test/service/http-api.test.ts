@@ -1,0 +1,181 @@
+// The service's HTTP API without a browser: validation, QR images, redaction, live updates over SSE,
+// restoring sessions after a restart, and the Stately bridge's sanitizing.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import type { Emulator } from '../../emulator/index.ts';
+import { type HttpService, startHttpService } from '../../service/http-server.ts';
+import { SessionService } from '../../service/session-service.ts';
+import { startStatelyBridge } from '../../service/stately.ts';
+import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
+import { tempDir } from '../support/media.ts';
+import { http } from '../support/raw-client.ts';
+import { emulator } from '../support/session-harness.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function serviceAt(
+  dir: string,
+  server: Emulator,
+): Promise<{ http: HttpService; service: SessionService }> {
+  const queue = new InProcessMediaQueue({ mediaDir: join(dir, 'media') });
+  const service = new SessionService({ wsUrl: server.wsUrl, sessionsDir: join(dir, 'sessions'), queue });
+  const http = await startHttpService({
+    service,
+    info: { server: server.wsUrl, emulator: server.url, queue: 'in-process' },
+  });
+  cleanups.push(async () => {
+    await http.close();
+    await service.close();
+    await queue.close();
+  });
+  return { http, service };
+}
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the service API', () => {
+  it('validates requests and answers 4xx with a message', async () => {
+    const server = await emulator();
+    cleanups.push(() => server.close());
+    const dir = tempDir('walink-api-');
+    cleanups.push(() => dir.remove());
+    const { http: api } = await serviceAt(dir.path, server);
+
+    expect((await http(api.url, 'POST', '/api/sessions', { name: 'no spaces' })).status).toBe(400);
+    expect((await http(api.url, 'POST', '/api/sessions', '{broken')).status).toBe(400);
+    expect((await http(api.url, 'POST', '/api/sessions', { name: 'a' })).status).toBe(201);
+    const duplicate = await http(api.url, 'POST', '/api/sessions', { name: 'a' });
+    expect(duplicate).toMatchObject({ status: 409, body: { error: 'a session named a exists' } });
+    expect((await http(api.url, 'GET', '/api/sessions/nobody')).status).toBe(404);
+    expect((await http(api.url, 'POST', '/api/sessions/nobody/logout')).status).toBe(404);
+    expect((await http(api.url, 'GET', '/api/machines/nothing/diagram.svg')).status).toBe(404);
+    expect((await http(api.url, 'GET', '/static/../package.json')).status).toBe(404);
+    expect((await http(api.url, 'PUT', '/api/sessions')).status).toBe(405);
+  });
+
+  it('serves the QR code as an SVG image, streams updates, and restores sessions after a restart', async () => {
+    const server = await emulator();
+    cleanups.push(() => server.close());
+    const dir = tempDir('walink-api-');
+    cleanups.push(() => dir.remove());
+    const first = await serviceAt(dir.path, server);
+
+    // Live updates: the stream starts with the whole picture, then every change.
+    const stream = await fetch(`${first.http.url}/api/events`);
+    const reader = stream.body!.getReader();
+    let received = '';
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        received += new TextDecoder().decode(value);
+      }
+    })();
+    cleanups.push(() => reader.cancel().catch(() => undefined));
+
+    await http(first.http.url, 'POST', '/api/sessions', { name: 'alice' });
+    const qr = await until(async () => {
+      const view = (await http(first.http.url, 'GET', '/api/sessions/alice')).body;
+      return view.qr ?? undefined;
+    });
+    const image = await fetch(`${first.http.url}/api/sessions/alice/qr.svg`);
+    expect(image.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await image.text()).toMatch(/^<svg[^>]*viewBox/);
+
+    const scanned = await http(first.http.url, 'POST', '/api/sessions/alice/scan', {});
+    expect(scanned.body).toMatchObject({ scanned: 'alice', wid: '491511112222@c.us' });
+    await until(async () =>
+      (await http(first.http.url, 'GET', '/api/sessions/alice')).body.state === 'online.ready'
+        ? true
+        : undefined,
+    );
+    // The credential write follows the transition.
+    const file = join(dir.path, 'sessions', 'alice.json');
+    await until(() => (existsSync(file) ? true : undefined));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    await until(() => (received.includes('"state":"online.ready"') ? true : undefined));
+    expect(received.startsWith('event: hello\n')).toBe(true);
+    expect(received).toContain('"type":"transition"');
+    expect(received).toContain('online.qr CONN#0');
+    // Nothing secret travels: not the pairing secret's holder fields, not the tokens.
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const secrets = Object.entries(flatStrings(stored)).filter(([path]) =>
+      /(encKey|macKey|Token)$/.test(path),
+    );
+    expect(secrets.length).toBeGreaterThanOrEqual(4);
+    for (const [, secret] of secrets) expect(received).not.toContain(secret);
+    expect(qr.text).toContain(',');
+
+    // A new service over the same directory restores alice by login: no QR code this time.
+    await first.http.close();
+    await first.service.close();
+    const second = await serviceAt(dir.path, server);
+    const restored = await second.service.restoreAll();
+    expect(restored).toEqual(['alice']);
+    await until(() => (second.service.view('alice')?.state === 'online.ready' ? true : undefined));
+    const events = second.service.events('alice').map((e) => e.type);
+    expect(events).toContain('LOGIN_RESULT');
+    expect(events).not.toContain('REREF_RESULT');
+  });
+});
+
+function flatStrings(value: unknown, out: Record<string, string> = {}, prefix = ''): Record<string, string> {
+  if (typeof value === 'string') out[prefix] = value;
+  else if (value && typeof value === 'object')
+    for (const [key, child] of Object.entries(value)) flatStrings(child, out, `${prefix}.${key}`);
+  return out;
+}
+
+describe('the Stately bridge', () => {
+  it('sends inspection events with secrets redacted and only public context', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const messages: string[] = [];
+    wss.on('connection', (socket) => socket.on('message', (data) => messages.push(String(data))));
+    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    const { port } = wss.address() as { port: number };
+    const bridge = startStatelyBridge(`ws://127.0.0.1:${port}`);
+    cleanups.push(() => bridge.stop());
+
+    const server = await emulator();
+    cleanups.push(() => server.close());
+    const dir = tempDir('walink-stately-');
+    cleanups.push(() => dir.remove());
+    const queue = new InProcessMediaQueue({ mediaDir: join(dir.path, 'media') });
+    const service = new SessionService({
+      wsUrl: server.wsUrl,
+      sessionsDir: join(dir.path, 'sessions'),
+      queue,
+      inspect: bridge.inspect,
+    });
+    cleanups.push(async () => {
+      await service.close();
+      await queue.close();
+    });
+    await service.create('bob');
+    const qr = await until(() => service.view('bob')?.qr ?? undefined);
+    await http(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
+    await until(() => (service.view('bob')?.state === 'online.ready' ? true : undefined));
+    await until(() => (messages.some((m) => m.includes('"CONN"')) ? true : undefined));
+
+    const all = messages.join('\n');
+    expect(all).toContain('[redacted]');
+    expect(all).not.toMatch(/"(encKey|macKey|privateKey)":"(?!\[redacted\])/);
+    expect(all).toContain('"privateKey":"[redacted]"');
+    expect(all).not.toContain('"credentials":{"');
+  });
+});
