@@ -130,6 +130,11 @@ export class Connection {
 
   // ---- sending ----
 
+  /** Fault injection: bytes that are not a frame. */
+  sendRaw(text: string): void {
+    if (!this.closed) this.ws.send(text);
+  }
+
   private sendText(text: string): void {
     if (!this.closed) this.ws.send(text);
   }
@@ -198,6 +203,8 @@ export class Connection {
       return;
     }
     if (frame.kind === 'ping') {
+      // Fault: the ping goes unanswered (later frames are answered as usual).
+      if (this.hub.faults.take('dropPing')) return;
       this.sendText(pongFrame(this.hub.now()));
       return;
     }
@@ -246,22 +253,31 @@ export class Connection {
       return;
     }
     if (!(await this.step('init'))) return;
-    if (olderThan(version as number[], MIN_CLIENT_VERSION)) {
+    const forced = this.hub.faults.take('initStatus');
+    if (olderThan(version as number[], MIN_CLIENT_VERSION) || forced?.status === 'update') {
       this.sendJson(tag, ['Cmd', { type: 'update' }]);
+      return;
+    }
+    if (forced) {
+      this.sendJson(tag, { status: forced.status });
       return;
     }
     this.clientId = clientId as string;
     this.description = description;
     this.ref = this.hub.issueRef(this);
     this.machine.send({ type: 'INIT' });
-    this.sendJson(tag, {
+    const answer = {
       status: 200,
       ref: this.ref.value,
       ttl: this.hub.refTtlMs,
       update: false,
       curr: SERVER_VERSION,
       time: this.hub.now(),
-    });
+    };
+    // Fault: the answer comes late, after the frames that follow init (a login) were answered.
+    const late = this.hub.faults.take('initLate');
+    if (late) setTimeout(() => this.sendJson(tag, answer), late.ms);
+    else this.sendJson(tag, answer);
   }
 
   private async onReref(tag: string): Promise<void> {
@@ -271,7 +287,7 @@ export class Connection {
     }
     if (!(await this.step('reref'))) return;
     const forced = this.hub.faults.take('rerefStatus');
-    if (forced) {
+    if (forced && forced.status !== 200) {
       this.sendJson(tag, { status: forced.status });
       return;
     }
@@ -279,7 +295,8 @@ export class Connection {
       this.sendJson(tag, { status: 429 });
       return;
     }
-    if (this.ref.expiresAt - this.hub.now() > this.hub.refTtlMs / 2) {
+    // A forced 200 issues a new ref however young the current one is.
+    if (!forced && this.ref.expiresAt - this.hub.now() > this.hub.refTtlMs / 2) {
       this.sendJson(tag, { status: 304 });
       return;
     }
@@ -400,6 +417,13 @@ export class Connection {
       return;
     }
     if (!(await this.step('challenge'))) return;
+    const forced = this.hub.faults.take('challengeStatus');
+    if (forced) {
+      this.challenge = null;
+      this.sendJson(tag, { status: forced.status });
+      this.machine.send({ type: 'LOGIN_FAILED' });
+      return;
+    }
     const browser = this.hub.world.browsers.get(clientId);
     let answerBytes: Uint8Array = new Uint8Array(0);
     try {

@@ -7,9 +7,15 @@ export type Step = (typeof STEPS)[number];
 export type FaultRule =
   | { kind: 'closeSocket'; at: Step; times?: number }
   | { kind: 'closeSocket'; afterFrames: number; times?: number }
+  | { kind: 'closeSocket'; at: 'now'; times?: number }
+  | { kind: 'dropPing'; times?: number }
   | { kind: 'delay'; at: Step; ms: number; times?: number }
   | { kind: 'corruptHmac'; times?: number }
-  | { kind: 'rerefStatus'; status: 304 | 429; times?: number }
+  | { kind: 'rerefStatus'; status: 200 | 304 | 429; times?: number }
+  | { kind: 'initStatus'; status: 400 | 500 | 'update'; times?: number }
+  | { kind: 'initLate'; ms: number; times?: number }
+  | { kind: 'sendGarbage'; times?: number }
+  | { kind: 'challengeStatus'; status: 401 | 409; times?: number }
   | { kind: 'challenge'; times?: number }
   | { kind: 'loginStatus'; status: 400 | 401 | 403 | 405 | 409 | 419 | 500; times?: number }
   | { kind: 'badSecret'; times?: number }
@@ -37,17 +43,31 @@ export function parseFaultRule(input: unknown): FaultRule {
     throw new FaultError('times must be a positive integer');
   switch (rule.kind) {
     case 'closeSocket':
-      if (rule.at !== undefined && isStep(rule.at)) break;
+      if (rule.at !== undefined && (isStep(rule.at) || rule.at === 'now')) break;
       if (rule.afterFrames !== undefined && positiveInt(rule.afterFrames)) break;
-      throw new FaultError(`closeSocket needs "at" (one of ${STEPS.join(', ')}) or a positive "afterFrames"`);
+      throw new FaultError(
+        `closeSocket needs "at" (now or one of ${STEPS.join(', ')}) or a positive "afterFrames"`,
+      );
     case 'delay':
       if (!isStep(rule.at)) throw new FaultError(`delay needs "at", one of ${STEPS.join(', ')}`);
       if (typeof rule.ms !== 'number' || rule.ms < 0 || rule.ms > 120_000)
         throw new FaultError('delay needs "ms" in 0..120000');
       break;
     case 'rerefStatus':
-      if (rule.status !== 304 && rule.status !== 429)
-        throw new FaultError('rerefStatus.status is 304 or 429');
+      if (rule.status !== 200 && rule.status !== 304 && rule.status !== 429)
+        throw new FaultError('rerefStatus.status is 200, 304 or 429');
+      break;
+    case 'initStatus':
+      if (rule.status !== 400 && rule.status !== 500 && rule.status !== 'update')
+        throw new FaultError('initStatus.status is 400, 500 or "update"');
+      break;
+    case 'challengeStatus':
+      if (rule.status !== 401 && rule.status !== 409)
+        throw new FaultError('challengeStatus.status is 401 or 409');
+      break;
+    case 'initLate':
+      if (typeof rule.ms !== 'number' || rule.ms < 0 || rule.ms > 120_000)
+        throw new FaultError('initLate needs "ms" in 0..120000');
       break;
     case 'loginStatus':
       if (!LOGIN_STATUSES.includes(rule.status as number)) {
@@ -65,6 +85,8 @@ export function parseFaultRule(input: unknown): FaultRule {
       }
       break;
     case 'corruptHmac':
+    case 'dropPing':
+    case 'sendGarbage':
     case 'challenge':
     case 'badSecret':
       break;

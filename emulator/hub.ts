@@ -1,7 +1,7 @@
 // What all sockets of one emulator share: the world, refs, which socket holds which browser,
 // messages waiting for a browser to come back, faults and counters.
 import type { Logger } from 'pino';
-import { parseQrText, type WebMessageInfo } from '../codec/index.ts';
+import { parseQrText, userJid, type WebMessageInfo } from '../codec/index.ts';
 import { randomBytes, toBase64 } from '../crypto/index.ts';
 import type { Connection } from './connection.ts';
 import { FaultBook } from './faults.ts';
@@ -132,6 +132,49 @@ export class Hub {
     if (!queue) return;
     this.pending.delete(connection.clientId);
     for (const info of queue) connection.pushMessage(info);
+  }
+
+  /** Fault injection: every open socket is closed now (as a network drop would). */
+  dropAll(): number {
+    const open = [...this.connections];
+    for (const connection of open) connection.close('fault: closeSocket now', 1001);
+    return open.length;
+  }
+
+  /** Fault injection: a text frame that is no frame at all, to every open socket. */
+  sendGarbage(): number {
+    for (const connection of this.connections) connection.sendRaw('\u0000garbage without a tag');
+    return this.connections.size;
+  }
+
+  /** PROTOCOL.md 3: the phone delivered or read a message a browser sent: `["Msg",{"cmd":"ack",…}]`. */
+  receipt(phone: Phone, id: string, ack: number): number {
+    let notified = 0;
+    for (const browser of this.world.browsersOf(phone.number)) {
+      const socket = this.authenticatedSocket(browser.clientId);
+      if (!socket) continue;
+      const sent = phone.sent.find((m) => m.id === id);
+      socket.pushJson([
+        'Msg',
+        {
+          cmd: 'ack',
+          id,
+          ack,
+          from: userJid(phone.number),
+          to: sent?.to ?? '',
+          t: Math.floor(this.now() / 1000),
+        },
+      ]);
+      notified += 1;
+    }
+    return notified;
+  }
+
+  /** The phone goes to sleep or wakes up: its logged-in browsers hear a Stream push. */
+  phoneSleeps(phone: Phone, asleep: boolean): void {
+    for (const browser of this.world.browsersOf(phone.number)) {
+      this.authenticatedSocket(browser.clientId)?.pushJson(['Stream', asleep ? 'asleep' : 'update']);
+    }
   }
 
   /** The phone unlinks all its browsers: open sockets hear `["Cmd",{"type":"disconnect"}]`. */

@@ -39,7 +39,7 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-const PHONE_ROUTE = /^\/phones\/(\d{5,20})(?:\/(scan|messages|unlink|sent))?$/;
+const PHONE_ROUTE = /^\/phones\/(\d{5,20})(?:\/(scan|messages|unlink|sent|receipts))?$/;
 const CDN_ROUTE = /^\/(?:d\/f\/([0-9a-f]{32})\.enc|mms\/[a-z]+\/([0-9a-f]{32}))$/;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -114,7 +114,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (error instanceof FaultError) throw new HttpError(400, error.message);
       throw error;
     }
-    for (const rule of rules) hub.faults.add(rule);
+    for (const rule of rules) {
+      // "now" is not a rule for later: every open socket is dropped at once.
+      if (rule.kind === 'closeSocket' && 'at' in rule && rule.at === 'now') hub.dropAll();
+      else if (rule.kind === 'sendGarbage') hub.sendGarbage();
+      else hub.faults.add(rule);
+    }
     sendJson(res, 200, { rules: hub.faults.list() });
   }
 
@@ -152,11 +157,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (method !== 'PUT') throw new HttpError(405, 'use GET or PUT');
       const body = requireObject(await readJson(req, 64 * 1024));
       const phone = world.phone(number);
-      for (const key of ['multiDevice', 'tosBlocked'] as const) {
+      for (const key of ['multiDevice', 'tosBlocked', 'asleep'] as const) {
         if (body[key] === undefined) continue;
         if (typeof body[key] !== 'boolean') throw new HttpError(400, `${key} must be true or false`);
-        phone[key] = body[key];
       }
+      for (const key of ['multiDevice', 'tosBlocked'] as const) {
+        if (body[key] !== undefined) phone[key] = body[key] as boolean;
+      }
+      // PROTOCOL.md 2.6: linked browsers hear ["Stream","asleep"] when the phone sleeps, "update" on waking.
+      if (body.asleep !== undefined) hub.phoneSleeps(phone, body.asleep as boolean);
       if (body.pushname !== undefined) {
         if (typeof body.pushname !== 'string' || body.pushname.length > 100)
           throw new HttpError(400, 'pushname must be a short string');
@@ -172,6 +181,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (method !== 'POST') throw new HttpError(405, 'use POST');
     if (action === 'unlink') return sendJson(res, 200, { unlinked: hub.unlink(world.phone(number)) });
     const body = requireObject(await readJson(req, maxBody));
+    if (action === 'receipts') {
+      if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > 100)
+        throw new HttpError(400, 'id must be the id of a message a browser sent');
+      const ack =
+        body.type === undefined
+          ? 3
+          : ({ delivered: 2, read: 3 } as Record<string, number>)[String(body.type)];
+      if (!ack) throw new HttpError(400, 'type is "delivered" or "read"');
+      return sendJson(res, 200, { notified: hub.receipt(world.phone(number), body.id, ack) });
+    }
     if (action === 'scan') return sendJson(res, 200, await hub.scan(number, body.qr));
     return sendJson(res, 200, phoneMessage(number, body));
   }

@@ -1,0 +1,507 @@
+// The session machine as a model for xstate/graph: its states are the real machine's snapshots (plus a
+// few facts about the world), its events are *stimuli*, things a test can make happen against the
+// emulator (a scan, a dropped socket, a login answered 405, time passing on the SimulatedClock). Each
+// stimulus lists the machine events the world will produce, so the model predicts the state the real
+// session must be in afterwards; the runner (world.ts) makes it happen and compares.
+import { fromTransition, initialTransition, type SnapshotFrom, transition } from 'xstate';
+import { buildQrText } from '../../codec/index.ts';
+import { buildPairingSecret, type SessionKeys, toBase64, x25519KeyPair } from '../../crypto/index.ts';
+import { sessionMachine } from '../../machines/session.ts';
+import type { SessionEvent, SessionTiming } from '../../machines/session-types.ts';
+
+/** Timings for the model runs: distinct so that advancing the clock for one fires only that one. */
+export const MODEL_TIMING: SessionTiming = {
+  qrRefreshMargin: 500,
+  loginResend: 4_000,
+  keepAliveIdle: 10_000,
+  staleTimeout: 3_000,
+  phoneCheck: 60_000,
+  backoffBase: 100,
+  backoffMax: 100,
+  logoutTimeout: 2_000,
+};
+
+type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
+
+export interface ModelState {
+  machine: MachineSnapshot;
+  /** The emulator will leave the pending ping unanswered (a dropPing fault was consumed). */
+  pingDropped: boolean;
+  /** Another browser (a second walink session with our credentials) took the session over. */
+  otherHolds: boolean;
+}
+
+/** What a stimulus does to the world; world.ts implements each. */
+export type WorldAction =
+  | { kind: 'scan'; forged?: boolean; multiDevice?: boolean }
+  | { kind: 'advance'; delay: keyof SessionTiming | 'ttl' | 'qrRefresh'; faults?: unknown[] }
+  | { kind: 'drop' }
+  | { kind: 'user'; command: 'restart' | 'takeOver' | 'logout' | 'send'; faults?: unknown[] }
+  | { kind: 'reconnect'; faults?: unknown[]; tosBlocked?: boolean; resend?: boolean }
+  | { kind: 'phone'; action: 'message' | 'unlink' | 'asleep' | 'corruptMessage' | 'receipt' }
+  | { kind: 'garbage' }
+  | { kind: 'otherTakesOver' };
+
+export interface Stimulus {
+  name: string;
+  applies(state: ModelState): boolean;
+  /** The machine events the world produces, in order; may depend on the state. */
+  events(state: ModelState): SessionEvent[];
+  world: WorldAction;
+  /** How the stimulus changes the modelled world facts. */
+  after?: (state: ModelState) => Partial<Omit<ModelState, 'machine'>>;
+}
+
+// ------------------------------------------------------------------------------- events, by example
+
+const KEYS: SessionKeys = { encKey: new Uint8Array(32).fill(1), macKey: new Uint8Array(32).fill(2) };
+const TOKENS = { clientToken: 'c', serverToken: 's', browserToken: 'b', wid: '490000000000@c.us' };
+const after = (delay: string, stateId: string) =>
+  ({ type: `xstate.after.${delay}.session.${stateId}` }) as unknown as SessionEvent;
+
+export const MODEL_INPUT = {
+  clientId: toBase64(new Uint8Array(16).fill(9)),
+  credentials: null,
+  keyPair: x25519KeyPair(),
+};
+
+const e = {
+  open: { type: 'SOCKET_OPEN' } as SessionEvent,
+  closed: { type: 'SOCKET_CLOSED', code: 1001, reason: 'dropped' } as SessionEvent,
+  initOk: { type: 'INIT_OK', ref: 'ref-1', ttl: 20_000 } as SessionEvent,
+  conn: { type: 'CONN', conn: { ...TOKENS } } as SessionEvent,
+  pairingConn: (forged: boolean) => {
+    const secret = buildPairingSecret(MODEL_INPUT.keyPair.publicKey, KEYS);
+    if (forged) secret[40]! ^= 1;
+    return { type: 'CONN', conn: { ...TOKENS, secret: toBase64(secret) } } as SessionEvent;
+  },
+  login: (status: number, tos?: number) =>
+    ({ type: 'LOGIN_RESULT', status, ...(tos !== undefined ? { tos } : {}) }) as SessionEvent,
+  challenge: { type: 'CHALLENGE', challenge: new Uint8Array(32) } as SessionEvent,
+  challengeResult: (status: number) => ({ type: 'CHALLENGE_RESULT', status }) as SessionEvent,
+  reref: (status: number) =>
+    ({
+      type: 'REREF_RESULT',
+      status,
+      ...(status === 200 ? { ref: 'ref-2', ttl: 20_000 } : {}),
+    }) as SessionEvent,
+  phonePong: { type: 'PHONE_PONG', reachable: true } as SessionEvent,
+  activity: { type: 'ACTIVITY' } as SessionEvent,
+  messages: { type: 'MESSAGES', add: 'relay', messages: [], undecodable: 0 } as SessionEvent,
+  dropped: { type: 'FRAME_DROPPED', reason: 'bad HMAC' } as SessionEvent,
+  ack: { type: 'MESSAGE_ACK', id: 'x', status: 200 } as SessionEvent,
+  asleep: { type: 'STREAM', kind: 'asleep' } as SessionEvent,
+};
+
+// ------------------------------------------------------------------------------------ state helpers
+
+export function stateValue(state: ModelState): unknown {
+  return state.machine.value;
+}
+
+const inState = (state: ModelState, path: string) => state.machine.matches(pathToValue(path) as never);
+
+function pathToValue(path: string): unknown {
+  const parts = path.split('.');
+  let value: unknown = parts.pop()!;
+  while (parts.length) value = { [parts.pop()!]: value };
+  return value;
+}
+
+const hasCredentials = (state: ModelState) => state.machine.context.credentials !== null;
+const ready = (state: ModelState) => inState(state, 'online.ready');
+
+/** What a new socket leads to: a QR code, or a login (answered `outcome`) when there are credentials. */
+function newSocket(state: ModelState, outcome: SessionEvent[] = okLogin()): SessionEvent[] {
+  return hasCredentials(state) ? [e.open, e.initOk, ...outcome] : [e.open, e.initOk];
+}
+
+/** A login the emulator accepts: the rotated tokens, 200, then the phone answers the liveness test. */
+function okLogin(): SessionEvent[] {
+  return [e.conn, e.login(200), e.phonePong];
+}
+
+/** Stale tokens (another browser logged in since): challenged, answered, accepted. */
+function challengedLogin(): SessionEvent[] {
+  return [e.challenge, e.challengeResult(200), e.conn, e.phonePong];
+}
+
+function loginFor(state: ModelState): SessionEvent[] {
+  return state.otherHolds ? challengedLogin() : okLogin();
+}
+
+// --------------------------------------------------------------------------------------- stimuli
+
+const RESTING = ['refsExhausted', 'loggedOut', 'failed'];
+
+export const STIMULI: Stimulus[] = [
+  // QR codes and pairing (PROTOCOL.md 2.2-2.4)
+  {
+    name: 'phone scans the QR code',
+    applies: (s) => inState(s, 'online.qr') && !inState(s, 'online.qr.rerefing'),
+    events: () => [e.pairingConn(false), e.phonePong],
+    world: { kind: 'scan' },
+  },
+  {
+    name: 'phone scans, the secret is forged',
+    applies: (s) => inState(s, 'online.qr.showing'),
+    events: () => [e.pairingConn(true)],
+    world: { kind: 'scan', forged: true },
+  },
+  {
+    name: 'a multi-device phone scans',
+    applies: (s) => inState(s, 'online.qr.showing'),
+    events: () => [{ type: 'UPGRADE_MD' }],
+    world: { kind: 'scan', multiDevice: true },
+  },
+  {
+    name: 'the QR code is about to expire: reref 200',
+    applies: (s) => inState(s, 'online.qr.showing'),
+    events: () => [after('qrRefresh', 'online.qr.showing'), e.reref(200)],
+    // The emulator keeps a ref younger than half its ttl (304); SimulatedClock does not age it.
+    world: { kind: 'advance', delay: 'qrRefresh', faults: [{ kind: 'rerefStatus', status: 200 }] },
+  },
+  {
+    name: 'the QR code is about to expire: reref 304',
+    applies: (s) => inState(s, 'online.qr.showing'),
+    events: () => [after('qrRefresh', 'online.qr.showing'), e.reref(304)],
+    world: { kind: 'advance', delay: 'qrRefresh', faults: [{ kind: 'rerefStatus', status: 304 }] },
+  },
+  {
+    name: 'the QR code is about to expire: reref 429',
+    applies: (s) => inState(s, 'online.qr.showing'),
+    events: () => [after('qrRefresh', 'online.qr.showing'), e.reref(429)],
+    world: { kind: 'advance', delay: 'qrRefresh', faults: [{ kind: 'rerefStatus', status: 429 }] },
+  },
+  {
+    name: 'the kept QR code expires',
+    applies: (s) => inState(s, 'online.qr.kept'),
+    events: () => [after('qrLifetime', 'online.qr.kept')],
+    world: { kind: 'advance', delay: 'ttl' },
+  },
+
+  // The socket and reconnecting (PROTOCOL.md 2.5-2.6)
+  {
+    name: 'the network drops the socket',
+    applies: (s) => inState(s, 'online') && !inState(s, 'online.connecting') && !s.pingDropped,
+    events: () => [e.closed],
+    world: { kind: 'drop' },
+  },
+  {
+    name: 'the backoff elapses: a new socket',
+    applies: (s) => inState(s, 'reconnecting'),
+    events: (s) => [after('reconnectBackoff', 'reconnecting'), ...newSocket(s, loginFor(s))],
+    world: { kind: 'reconnect' },
+    after: () => ({ otherHolds: false }),
+  },
+  ...(
+    [
+      [401, 'the browser was removed'],
+      [403, 'access denied'],
+      [419, 'the client is too old'],
+      [500, 'the server failed'],
+      [400, 'the request was bad'],
+      [409, 'another browser is logged in'],
+    ] as const
+  ).map(
+    ([status, why]): Stimulus => ({
+      name: `reconnecting: login answered ${status} (${why})`,
+      applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+      events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.initOk, e.login(status)],
+      world: { kind: 'reconnect', faults: [{ kind: 'loginStatus', status }] },
+    }),
+  ),
+  {
+    name: 'reconnecting: the phone is blocked by the terms of service',
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.initOk, e.login(403, 2)],
+    world: { kind: 'reconnect', tosBlocked: true },
+  },
+  {
+    name: 'reconnecting: login answered 405 once',
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [
+      after('reconnectBackoff', 'reconnecting'),
+      e.open,
+      e.initOk,
+      e.login(405),
+      e.open,
+      e.initOk,
+      ...okLogin(),
+    ],
+    world: { kind: 'reconnect', faults: [{ kind: 'loginStatus', status: 405 }] },
+  },
+  {
+    name: 'reconnecting: login answered 405 twice',
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [
+      after('reconnectBackoff', 'reconnecting'),
+      e.open,
+      e.initOk,
+      e.login(405),
+      e.open,
+      e.initOk,
+      e.login(405),
+    ],
+    world: { kind: 'reconnect', faults: [{ kind: 'loginStatus', status: 405, times: 2 }] },
+  },
+  {
+    name: 'reconnecting: the login is challenged',
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.initOk, ...challengedLogin()],
+    world: { kind: 'reconnect', faults: [{ kind: 'challenge' }] },
+  },
+  ...([401, 409] as const).map(
+    (status): Stimulus => ({
+      name: `reconnecting: the challenge answer is refused ${status}`,
+      applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+      events: () => [
+        after('reconnectBackoff', 'reconnecting'),
+        e.open,
+        e.initOk,
+        e.challenge,
+        e.challengeResult(status),
+      ],
+      world: { kind: 'reconnect', faults: [{ kind: 'challenge' }, { kind: 'challengeStatus', status }] },
+    }),
+  ),
+  {
+    name: 'reconnecting: the login answer is slow, the login is re-sent',
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [
+      after('reconnectBackoff', 'reconnecting'),
+      e.open,
+      e.initOk,
+      after('loginResend', 'online.loggingIn'),
+      ...okLogin(),
+    ],
+    world: { kind: 'reconnect', faults: [{ kind: 'delay', at: 'login', ms: 600 }], resend: true },
+  },
+
+  ...(
+    [
+      ['update', { type: 'INIT_FAILED', status: 'update' }],
+      [500, { type: 'INIT_FAILED', status: 500 }],
+    ] as const
+  ).map(
+    ([status, event]): Stimulus => ({
+      name: `reconnecting: init answered ${status}`,
+      applies: (s) => inState(s, 'reconnecting') && !s.otherHolds,
+      events: () => [after('reconnectBackoff', 'reconnecting'), e.open, event as SessionEvent],
+      world: { kind: 'reconnect', faults: [{ kind: 'initStatus', status }] },
+    }),
+  ),
+  // PROTOCOL.md 2.5: a server may answer the login before init; the outcome is the same.
+  ...(
+    [
+      ['200', [], okLogin()],
+      ['401', [{ kind: 'loginStatus', status: 401 }], [e.login(401)]],
+      ['403', [{ kind: 'loginStatus', status: 403 }], [e.login(403)]],
+      ['419', [{ kind: 'loginStatus', status: 419 }], [e.login(419)]],
+      ['409', [{ kind: 'loginStatus', status: 409 }], [e.login(409)]],
+      ['500', [{ kind: 'loginStatus', status: 500 }], [e.login(500)]],
+      ['400', [{ kind: 'loginStatus', status: 400 }], [e.login(400)]],
+      ['405', [{ kind: 'loginStatus', status: 405 }], [e.login(405), e.open, e.initOk, ...okLogin()]],
+      ['a challenge', [{ kind: 'challenge' }], challengedLogin()],
+    ] as const
+  ).map(
+    ([outcome, faults, events]): Stimulus => ({
+      name: `reconnecting: login answered ${outcome} before init`,
+      applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+      events: () => [after('reconnectBackoff', 'reconnecting'), e.open, ...(events as SessionEvent[])],
+      world: { kind: 'reconnect', faults: [{ kind: 'initLate', ms: 300 }, ...faults] },
+    }),
+  ),
+  {
+    name: 'reconnecting: the phone is blocked, answered before init',
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.login(403, 2)],
+    world: { kind: 'reconnect', tosBlocked: true, faults: [{ kind: 'initLate', ms: 300 }] },
+  },
+  {
+    name: 'the server sends a frame that is no frame',
+    applies: (s) => inState(s, 'online.qr.showing') || inState(s, 'online.qr.kept') || ready(s),
+    events: () => [e.dropped],
+    world: { kind: 'garbage' },
+    after: () => ({ pingDropped: false }),
+  },
+
+  // Ready: the frame stream, keep-alive and the phone (PROTOCOL.md 2.6, 4)
+  {
+    name: 'the phone reads a message we sent',
+    applies: (s) => ready(s),
+    events: () => [{ type: 'RECEIPTS', receipts: [{ type: 'read', id: 'x' }] } as SessionEvent],
+    world: { kind: 'phone', action: 'receipt' },
+    after: () => ({ pingDropped: false }),
+  },
+  {
+    name: 'the phone sends a message',
+    applies: (s) => ready(s),
+    events: () => [e.messages],
+    world: { kind: 'phone', action: 'message' },
+    after: () => ({ pingDropped: false }),
+  },
+  {
+    name: 'a message arrives with a corrupted HMAC',
+    applies: (s) => ready(s),
+    events: () => [e.dropped],
+    world: { kind: 'phone', action: 'corruptMessage' },
+    after: () => ({ pingDropped: false }),
+  },
+  {
+    name: 'the phone goes to sleep',
+    applies: (s) => ready(s),
+    events: () => [e.asleep],
+    world: { kind: 'phone', action: 'asleep' },
+    after: () => ({ pingDropped: false }),
+  },
+  {
+    name: 'the user sends a text',
+    applies: (s) => ready(s) && !s.pingDropped,
+    events: () => [{ type: 'SEND_TEXT', jid: '491700000000@c.us', text: 'hi', id: 'x' }, e.activity, e.ack],
+    world: { kind: 'user', command: 'send' },
+  },
+  {
+    name: 'inbound silence: ping answered',
+    applies: (s) => inState(s, 'online.ready.keepAlive.idle'),
+    events: () => [after('keepAliveIdle', 'online.ready.keepAlive.idle'), e.activity],
+    world: { kind: 'advance', delay: 'keepAliveIdle' },
+  },
+  {
+    name: 'inbound silence: ping unanswered',
+    applies: (s) => inState(s, 'online.ready.keepAlive.idle'),
+    events: () => [after('keepAliveIdle', 'online.ready.keepAlive.idle')],
+    world: { kind: 'advance', delay: 'keepAliveIdle', faults: [{ kind: 'dropPing' }] },
+    after: () => ({ pingDropped: true }),
+  },
+  {
+    name: 'the unanswered ping times out',
+    applies: (s) => inState(s, 'online.ready.keepAlive.pinging'),
+    events: () => [after('staleTimeout', 'online.ready.keepAlive.pinging')],
+    world: { kind: 'advance', delay: 'staleTimeout' },
+    after: () => ({ pingDropped: false }),
+  },
+  {
+    name: 'time for a phone check',
+    applies: (s) => inState(s, 'online.ready.phone.known') && inState(s, 'online.ready.keepAlive.idle'),
+    // The keep-alive fires first (its delay is shorter), then the check; both are answered.
+    events: () => [
+      after('keepAliveIdle', 'online.ready.keepAlive.idle'),
+      after('phoneCheck', 'online.ready.phone.known'),
+      e.activity,
+      e.phonePong,
+    ],
+    world: { kind: 'advance', delay: 'phoneCheck' },
+  },
+  {
+    name: 'time for a phone check, the ping goes unanswered',
+    applies: (s) => inState(s, 'online.ready.phone.known') && inState(s, 'online.ready.keepAlive.idle'),
+    // Both fire in one clock step; the ping is dropped, so the phone's Pong ends the pinging.
+    events: () => [
+      after('keepAliveIdle', 'online.ready.keepAlive.idle'),
+      after('phoneCheck', 'online.ready.phone.known'),
+      e.phonePong,
+    ],
+    world: { kind: 'advance', delay: 'phoneCheck', faults: [{ kind: 'dropPing' }] },
+  },
+  {
+    name: 'the phone unlinks this browser',
+    applies: (s) => ready(s) && !s.pingDropped,
+    events: () => [{ type: 'DISCONNECT' }],
+    world: { kind: 'phone', action: 'unlink' },
+  },
+  {
+    name: 'another browser takes the session over',
+    applies: (s) => ready(s) && !s.pingDropped && !s.otherHolds,
+    events: () => [{ type: 'DISCONNECT', kind: 'replaced' }],
+    world: { kind: 'otherTakesOver' },
+    after: () => ({ otherHolds: true }),
+  },
+
+  // The user
+  {
+    name: 'the user logs out (answered)',
+    applies: (s) =>
+      !s.pingDropped &&
+      (ready(s) ||
+        inState(s, 'online.qr.showing') ||
+        ['reconnecting', 'conflict'].some((p) => inState(s, p))),
+    events: (s) =>
+      ready(s) ? [{ type: 'LOGOUT' }, { type: 'LOGOUT_RESULT', status: 200 }] : [{ type: 'LOGOUT' }],
+    world: { kind: 'user', command: 'logout' },
+  },
+  {
+    name: 'the user logs out, the server never answers',
+    applies: (s) => ready(s) && !s.pingDropped,
+    events: () => [{ type: 'LOGOUT' }, after('logoutTimeout', 'online.loggingOut')],
+    world: { kind: 'user', command: 'logout', faults: [{ kind: 'delay', at: 'logout', ms: 1_500 }] },
+  },
+  {
+    name: 'the user logs out, the socket drops',
+    applies: (s) => ready(s) && !s.pingDropped,
+    events: () => [{ type: 'LOGOUT' }, e.closed],
+    world: { kind: 'user', command: 'logout', faults: [{ kind: 'closeSocket', at: 'logout' }] },
+  },
+  {
+    name: 'the user restarts',
+    applies: (s) => !s.otherHolds && [...RESTING, 'reconnecting'].some((p) => inState(s, p)),
+    events: (s) => [{ type: 'RESTART' }, ...newSocket(s)],
+    world: { kind: 'user', command: 'restart' },
+  },
+  {
+    name: 'the user takes the session back',
+    applies: (s) => inState(s, 'conflict'),
+    events: (s) => [{ type: 'TAKE_OVER' }, ...newSocket(s, loginFor(s))],
+    world: { kind: 'user', command: 'takeOver' },
+    after: () => ({ otherHolds: false }),
+  },
+];
+
+// ------------------------------------------------------------------------------------- the logic
+
+/** The first state of every path: a fresh session showing its first QR code. */
+export function initialModelState(): ModelState {
+  let [machine] = initialTransition(sessionMachine, { ...MODEL_INPUT, timing: MODEL_TIMING });
+  for (const event of [e.open, e.initOk]) [machine] = transition(sessionMachine, machine, event);
+  return { machine, pingDropped: false, otherHolds: false };
+}
+
+export function applyStimulus(state: ModelState, stimulus: Stimulus): ModelState {
+  let machine = state.machine;
+  for (const event of stimulus.events(state)) [machine] = transition(sessionMachine, machine, event);
+  return { ...state, ...stimulus.after?.(state), machine };
+}
+
+const byName = new Map(STIMULI.map((s) => [s.name, s]));
+
+export function stimulusNamed(name: string): Stimulus {
+  const stimulus = byName.get(name);
+  if (!stimulus) throw new Error(`no stimulus ${name}`);
+  return stimulus;
+}
+
+/** xstate/graph traverses this: snapshots carry a ModelState, events are stimuli by name. */
+export const modelLogic = fromTransition(
+  (state: ModelState, event: { type: string }) => applyStimulus(state, stimulusNamed(event.type)),
+  initialModelState,
+);
+
+/** What identifies a model state: where the machine is and the facts that change what comes next. */
+export function serializeModelState(state: ModelState): string {
+  const context = state.machine.context;
+  return JSON.stringify({
+    value: state.machine.value,
+    credentials: context.credentials !== null,
+    retried405: context.retriedAfter405,
+    pingDropped: state.pingDropped,
+    otherHolds: state.otherHolds,
+  });
+}
+
+export function applicableStimuli(state: ModelState): { type: string }[] {
+  return STIMULI.filter((s) => s.applies(state)).map((s) => ({ type: s.name }));
+}
+
+export function qrTextFor(ref: string): string {
+  return buildQrText({ ref, publicKey: MODEL_INPUT.keyPair.publicKey, clientId: MODEL_INPUT.clientId });
+}
