@@ -28,6 +28,7 @@ export class RawClient {
   readonly frames: ServerFrame[] = [];
   /** Every frame in arrival order (frames is consumed by next(); this is not). */
   readonly log: ServerFrame[] = [];
+  readonly garbage: string[] = [];
   private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | null = null;
   readonly clientId = toBase64(randomBytes(16));
@@ -37,7 +38,15 @@ export class RawClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      const frame = parseServerFrame(new Uint8Array(data as Buffer), isBinary);
+      let frame: ServerFrame;
+      try {
+        frame = parseServerFrame(new Uint8Array(data as Buffer), isBinary);
+      } catch {
+        // Not a frame at all (the sendGarbage fault): kept apart for the test to look at.
+        this.garbage.push(Buffer.from(data as Buffer).toString('utf8'));
+        this.wake();
+        return;
+      }
       this.frames.push(frame);
       this.log.push(frame);
       this.wake();
