@@ -19,4 +19,5 @@ export { isMediaError, MediaError, type MediaErrorCode } from './errors.ts';
 export { InProcessMediaQueue, type InProcessQueueOptions } from './in-process-queue.ts';
 export { JOB_KEY_ENV, jobKeyFromEnv, openJob, sealJob } from './job-seal.ts';
 export { type MediaJobEvent, type MediaJobInput, type MediaQueue, mediaJobId } from './media-job.ts';
+export { type OpenedMediaQueue, openMediaQueue } from './open-queue.ts';
 export { processMediaJob, withRetries } from './process-media.ts';

@@ -8,10 +8,8 @@ import { type Emulator, startEmulator } from '../../emulator/index.ts';
 import { startHttpService } from '../../service/http-server.ts';
 import { SessionService } from '../../service/session-service.ts';
 import { type StatelyBridge, startStatelyBridge } from '../../service/stately.ts';
-import { BullMediaQueue, redactUrl } from '../../workers/bullmq-queue.ts';
-import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
-import { jobKeyFromEnv } from '../../workers/job-seal.ts';
-import type { MediaQueue } from '../../workers/media-job.ts';
+import { openMediaQueue } from '../../workers/open-queue.ts';
+import { exitOnStartupError } from '../startup-error.ts';
 
 interface ServeCliOptions {
   port: string;
@@ -41,13 +39,7 @@ export function registerServeCommand(program: Command): void {
       `also stream inspection events to a Stately inspector (default ${STATELY_DEFAULT})`,
     )
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
-    .action((options: ServeCliOptions) =>
-      runServe(options).catch((error: unknown) => {
-        const code = (error as { code?: string }).code;
-        process.stderr.write(`walink serve: ${code ? `${code}: ` : ''}${(error as Error).message}\n`);
-        process.exit(1);
-      }),
-    );
+    .action((options: ServeCliOptions) => runServe(options).catch(exitOnStartupError('serve')));
 }
 
 async function runServe(options: ServeCliOptions): Promise<void> {
@@ -70,7 +62,10 @@ async function runServe(options: ServeCliOptions): Promise<void> {
     });
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
-  const { queue, counts } = await mediaQueue(resolve(options.mediaDir ?? join(home, 'media')));
+  const { queue, counts, kind, description } = await openMediaQueue({
+    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
+    redisUrl: process.env.REDIS_URL,
+  });
   let stately: StatelyBridge | undefined;
   if (options.stately) {
     stately = startStatelyBridge(typeof options.stately === 'string' ? options.stately : STATELY_DEFAULT);
@@ -78,7 +73,7 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   const service = new SessionService({ wsUrl, sessionsDir, queue, inspect: stately?.inspect });
   const http = await startHttpService({
     service,
-    info: { server: wsUrl, emulator: emulator?.url ?? null, queue: counts ? 'redis' : 'in-process' },
+    info: { server: wsUrl, emulator: emulator?.url ?? null, queue: kind },
     queueCounts: counts,
     host: options.host,
     port,
@@ -90,9 +85,7 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   console.log(
     `  credential files in ${sessionsDir}${restored.length ? ` (restoring ${restored.join(', ')})` : ''}`,
   );
-  console.log(
-    `  media queue: ${counts ? `Redis at ${redactUrl(process.env.REDIS_URL ?? '')}` : 'in-process'}`,
-  );
+  console.log(`  ${description}`);
   if (stately) console.log('  inspection events also go to the Stately inspector');
 
   let stopping = false;
@@ -108,14 +101,4 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
-}
-
-async function mediaQueue(
-  mediaDir: string,
-): Promise<{ queue: MediaQueue; counts?: () => Promise<Record<string, number>> }> {
-  const redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) return { queue: new InProcessMediaQueue({ mediaDir }) };
-  const queue = new BullMediaQueue({ redisUrl, jobKey: jobKeyFromEnv() });
-  await queue.ready();
-  return { queue, counts: () => queue.counts() };
 }

@@ -8,11 +8,9 @@ import pino from 'pino';
 import { FileCredentialStore } from '../../actors/credential-store.ts';
 import { createSession, type Session } from '../../actors/session.ts';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
-import { BullMediaQueue, redactUrl } from '../../workers/bullmq-queue.ts';
-import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
-import { jobKeyFromEnv } from '../../workers/job-seal.ts';
-import type { MediaQueue } from '../../workers/media-job.ts';
+import { openMediaQueue } from '../../workers/open-queue.ts';
 import { humanPrinter, jsonPrinter, type Printer } from '../session-printer.ts';
+import { exitOnStartupError } from '../startup-error.ts';
 
 interface StartCliOptions {
   url?: string;
@@ -46,14 +44,7 @@ export function registerStartCommand(program: Command): void {
     .option('--media-dir <dir>', 'where decrypted media goes (default: media/ beside the session file)')
     .option('--json', 'print events as JSON lines')
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
-    .action((options: StartCliOptions) =>
-      runStart(options).catch((error: unknown) => {
-        // Startup failed (bad option, dead Redis, missing job key): one clear line, nothing left running.
-        const code = (error as { code?: string }).code;
-        process.stderr.write(`walink start: ${code ? `${code}: ` : ''}${(error as Error).message}\n`);
-        process.exit(1);
-      }),
-    );
+    .action((options: StartCliOptions) => runStart(options).catch(exitOnStartupError('start')));
 }
 
 async function runStart(options: StartCliOptions): Promise<void> {
@@ -79,7 +70,11 @@ async function runStart(options: StartCliOptions): Promise<void> {
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const phoneApi = phoneApiBase(wsUrl);
-  const queue = await mediaQueue(resolve(options.mediaDir ?? join(home, 'media')), print);
+  const { queue, description } = await openMediaQueue({
+    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
+    redisUrl: process.env.REDIS_URL,
+  });
+  print.note(description);
   queue.events$.subscribe((event) => print.media(event));
 
   const store = new FileCredentialStore(sessionFile);
@@ -139,19 +134,6 @@ async function runStart(options: StartCliOptions): Promise<void> {
   });
   if (interactive) readCommands(session, print);
   session.start();
-}
-
-/** BullMQ when REDIS_URL is set (workers anywhere pick the jobs up), else jobs run in this process. */
-async function mediaQueue(mediaDir: string, print: Printer): Promise<MediaQueue> {
-  const redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) {
-    print.note(`media: in-process queue, outputs in ${mediaDir}`);
-    return new InProcessMediaQueue({ mediaDir });
-  }
-  const queue = new BullMediaQueue({ redisUrl, jobKey: jobKeyFromEnv() });
-  await queue.ready();
-  print.note(`media: jobs go to Redis at ${redactUrl(redisUrl)}; run \`walink worker\` to process them`);
-  return queue;
 }
 
 /** The emulator's HTTP API lives on the same host as its WebSocket. */

@@ -327,34 +327,27 @@ export const STIMULI: Stimulus[] = [
   },
 
   // Ready: the frame stream, keep-alive and the phone (PROTOCOL.md 2.6, 4)
-  {
-    name: 'the phone reads a message we sent',
-    applies: (s) => ready(s),
-    events: () => [{ type: 'RECEIPTS', receipts: [{ type: 'read', id: 'x' }] } as SessionEvent],
-    world: { kind: 'phone', action: 'receipt' },
-    after: () => ({ pingDropped: false }),
-  },
-  {
-    name: 'the phone sends a message',
-    applies: (s) => ready(s),
-    events: () => [e.messages],
-    world: { kind: 'phone', action: 'message' },
-    after: () => ({ pingDropped: false }),
-  },
-  {
-    name: 'a message arrives with a corrupted HMAC',
-    applies: (s) => ready(s),
-    events: () => [e.dropped],
-    world: { kind: 'phone', action: 'corruptMessage' },
-    after: () => ({ pingDropped: false }),
-  },
-  {
-    name: 'the phone goes to sleep',
-    applies: (s) => ready(s),
-    events: () => [e.asleep],
-    world: { kind: 'phone', action: 'asleep' },
-    after: () => ({ pingDropped: false }),
-  },
+  // Pushes from the phone; any inbound frame also ends an unanswered ping.
+  ...(
+    [
+      [
+        'the phone reads a message we sent',
+        'receipt',
+        { type: 'RECEIPTS', receipts: [{ type: 'read', id: 'x' }] },
+      ],
+      ['the phone sends a message', 'message', e.messages],
+      ['a message arrives with a corrupted HMAC', 'corruptMessage', e.dropped],
+      ['the phone goes to sleep', 'asleep', e.asleep],
+    ] as const
+  ).map(
+    ([name, action, event]): Stimulus => ({
+      name,
+      applies: (s) => ready(s),
+      events: () => [event as SessionEvent],
+      world: { kind: 'phone', action },
+      after: () => ({ pingDropped: false }),
+    }),
+  ),
   {
     name: 'the user sends a text',
     applies: (s) => ready(s) && !s.pingDropped,
