@@ -9,8 +9,10 @@ import { type HttpService, startHttpService } from '../../service/http-server.ts
 import { SessionService } from '../../service/session-service.ts';
 import { startStatelyBridge } from '../../service/stately.ts';
 import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
+import { openMediaQueue } from '../../workers/open-queue.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
+import { startRedis } from '../support/redis.ts';
 import { emulator } from '../support/session-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -139,6 +141,57 @@ function flatStrings(value: unknown, out: Record<string, string> = {}, prefix = 
     for (const [key, child] of Object.entries(value)) flatStrings(child, out, `${prefix}.${key}`);
   return out;
 }
+
+describe('the queue dashboard', () => {
+  it('shows Redis job counts and jobs a session queued, with the job key kept out of the page', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.remove());
+    const server = await emulator();
+    cleanups.push(() => server.close());
+    const dir = tempDir('walink-dash-');
+    cleanups.push(() => dir.remove());
+    const jobKey = Buffer.alloc(32, 5).toString('base64');
+    const previous = process.env.WALINK_JOB_KEY;
+    process.env.WALINK_JOB_KEY = jobKey;
+    cleanups.push(() => {
+      if (previous === undefined) delete process.env.WALINK_JOB_KEY;
+      else process.env.WALINK_JOB_KEY = previous;
+    });
+    const opened = await openMediaQueue({ mediaDir: join(dir.path, 'media'), redisUrl: redis.url });
+    expect(opened.kind).toBe('redis');
+    const service = new SessionService({
+      wsUrl: server.wsUrl,
+      sessionsDir: join(dir.path, 'sessions'),
+      queue: opened.queue,
+    });
+    const api = await startHttpService({
+      service,
+      info: { server: server.wsUrl, emulator: server.url, queue: opened.kind },
+      queueCounts: opened.counts,
+    });
+    cleanups.push(async () => {
+      await api.close();
+      await service.close();
+      await opened.queue.close();
+    });
+
+    await service.create('carol');
+    const qr = await until(() => service.view('carol')?.qr ?? undefined);
+    await http(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
+    await until(() => (service.view('carol')?.state === 'online.ready' ? true : undefined));
+    await http(server.url, 'POST', '/phones/491511112222/messages', {
+      from: '491700000002@c.us',
+      media: { type: 'image', base64: Buffer.alloc(2_000, 1).toString('base64'), mimetype: 'image/jpeg' },
+    });
+    // No worker runs here: the job waits in Redis, and the dashboard says so.
+    const jobs = await until(async () => {
+      const answer = (await http(api.url, 'GET', '/api/jobs')).body;
+      return answer.counts?.waiting === 1 && answer.jobs.length === 1 ? answer : undefined;
+    });
+    expect(jobs.jobs[0]).toMatchObject({ session: 'carol', state: 'queued' });
+    expect(JSON.stringify(jobs)).not.toContain(jobKey);
+  });
+});
 
 describe('the Stately bridge', () => {
   it('sends inspection events with secrets redacted and only public context', async () => {
