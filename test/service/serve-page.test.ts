@@ -61,7 +61,9 @@ describe('walink serve in a browser', () => {
 
     // The emulator's phone scans the code the page shows.
     const info = (await http(serve.url, 'GET', '/api/info')).body as { emulator: string };
-    const scan = await http(info.emulator, 'POST', `/phones/${PHONE}/scan`, { qr: qrText });
+    // The code shown right now (it rotates every 2 s here, so read it again just before scanning).
+    const shown = await page.locator('li[data-session="browser"] img.qr-image').getAttribute('data-qr-text');
+    const scan = await http(info.emulator, 'POST', `/phones/${PHONE}/scan`, { qr: shown });
     expect(scan.status).toBe(200);
 
     await page.locator('g[id="state:online.ready"].active').waitFor({ timeout: 10_000 });
