@@ -87,6 +87,11 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   );
   console.log(`  ${description}`);
   if (stately) console.log('  inspection events also go to the Stately inspector');
+  if (!['127.0.0.1', 'localhost', '::1'].includes(options.host)) {
+    console.log(
+      '  warning: the page and its API have no authentication; anyone who reaches this address controls the sessions',
+    );
+  }
 
   let stopping = false;
   const shutdown = async () => {
