@@ -145,7 +145,7 @@ export function toDot(structure: MachineStructure): string {
   const clusterOf = (path: string) => dotString(`cluster_${path}`);
   const lines = [
     `digraph ${dotString(structure.id)} {`,
-    '  compound=true; rankdir=TB; nodesep=0.35; ranksep=0.45;',
+    '  compound=true; rankdir=LR; nodesep=0.35; ranksep=0.45;',
     '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5b6675", fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9, color="#5b6675", fontcolor="#3b4452"];',
   ];
