@@ -97,6 +97,7 @@ interface Entry {
 export class SessionService {
   private readonly manager = new SessionManager({ concurrentConnects: 8 });
   private readonly entries = new Map<string, Entry>();
+  private readonly opening = new Set<string>();
   private readonly jobs = new Map<string, JobView>();
   private readonly updates = new Subject<ServiceUpdate>();
   readonly updates$: Observable<ServiceUpdate> = this.updates.asObservable();
@@ -157,13 +158,16 @@ export class SessionService {
     if (!NAME.test(name)) {
       throw new SessionServiceError(400, 'a session name is 1 to 40 letters, digits, "-" or "_"');
     }
-    if (this.entries.has(name)) throw new SessionServiceError(409, `a session named ${name} exists`);
-    const entry: Entry = { session: undefined as unknown as Session, qr: null, events: [] };
+    if (this.entries.has(name) || this.opening.has(name)) {
+      throw new SessionServiceError(409, `a session named ${name} exists`);
+    }
+    // Listed only once its session exists; the name is held while it is being opened.
+    let entry: Entry | undefined;
     const history = this.options.eventHistory ?? 200;
     const inspect = (inspection: InspectionEvent) => {
       this.options.inspect?.(inspection);
       // Only the session machine itself; its socket child speaks in commands, not states.
-      if (inspection.actorRef.sessionId !== inspection.rootId || !entry.session) return;
+      if (inspection.actorRef.sessionId !== inspection.rootId || !entry) return;
       if (inspection.type === '@xstate.event') {
         const logged = { at: Date.now(), type: inspection.event.type, payload: loggable(inspection.event) };
         entry.events.push(logged);
@@ -176,22 +180,23 @@ export class SessionService {
         this.publish(name);
       }
     };
-    await mkdir(this.options.sessionsDir, { recursive: true, mode: 0o700 });
-    const store = new FileCredentialStore(join(this.options.sessionsDir, `${name}.json`));
-    this.entries.set(name, entry);
+    this.opening.add(name);
     try {
+      await mkdir(this.options.sessionsDir, { recursive: true, mode: 0o700 });
+      const store = new FileCredentialStore(join(this.options.sessionsDir, `${name}.json`));
       const { session } = await this.manager.open(name, {
         url: this.options.wsUrl,
         store,
         queue: this.options.queue,
         inspect,
       });
-      entry.session = session;
-    } catch (error) {
-      this.entries.delete(name);
-      throw error;
+      const opened: Entry = { session, qr: null, events: [] };
+      entry = opened;
+      this.entries.set(name, opened);
+      session.events$.subscribe((event) => this.onSessionEvent(name, opened, event));
+    } finally {
+      this.opening.delete(name);
     }
-    entry.session.events$.subscribe((event) => this.onSessionEvent(name, entry, event));
     this.publish(name);
     return this.view(name)!;
   }
@@ -229,7 +234,8 @@ export class SessionService {
   }
 
   private freeName(): string {
-    while (this.entries.has(`session-${this.nextNumber}`)) this.nextNumber += 1;
+    while (this.entries.has(`session-${this.nextNumber}`) || this.opening.has(`session-${this.nextNumber}`))
+      this.nextNumber += 1;
     return `session-${this.nextNumber++}`;
   }
 

@@ -61,6 +61,15 @@ describe('the service API', () => {
     expect((await http(api.url, 'POST', '/api/sessions', { name: 'a' })).status).toBe(201);
     const duplicate = await http(api.url, 'POST', '/api/sessions', { name: 'a' });
     expect(duplicate).toMatchObject({ status: 409, body: { error: 'a session named a exists' } });
+    // Two creates of one name at once: one wins, the other is told.
+    const racing = await Promise.all([
+      http(api.url, 'POST', '/api/sessions', { name: 'twin' }),
+      http(api.url, 'POST', '/api/sessions', { name: 'twin' }),
+    ]);
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(
+      ((await http(api.url, 'GET', '/api/sessions')).body.sessions as { name: string }[]).map((s) => s.name),
+    ).toEqual(['a', 'twin']);
     expect((await http(api.url, 'GET', '/api/sessions/nobody')).status).toBe(404);
     expect((await http(api.url, 'POST', '/api/sessions/nobody/logout')).status).toBe(404);
     expect((await http(api.url, 'GET', '/api/machines/nothing/diagram.svg')).status).toBe(404);
