@@ -47,11 +47,12 @@ export async function decryptMediaToFile(
 ): Promise<DecryptResult> {
   const passes = new DecryptPasses(options);
   const partPath = join(dirname(outPath), `.${basename(outPath)}.${randomBytes(6).toString('hex')}.part`);
+  const sink = createWriteStream(partPath, { flags: 'wx', mode: 0o600 });
   try {
     await pipeline(
       source,
       (chunks: AsyncIterable<Uint8Array>) => passes.run(chunks),
-      createWriteStream(partPath, { flags: 'wx', mode: 0o600 }),
+      sink,
       ...(options.signal ? [{ signal: options.signal }] : []),
     );
     const verdict = passes.verdict();
@@ -65,6 +66,9 @@ export async function decryptMediaToFile(
     await rename(partPath, outPath);
     return { outPath, ...verdict };
   } catch (error) {
+    // The file is opened asynchronously: a pipeline that fails at once can reject before the open has
+    // happened. Wait for the stream to close (it finishes its open first), then remove the file.
+    if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
     await unlink(partPath).catch(() => undefined);
     throw toMediaError(error, 'IO');
   }

@@ -147,6 +147,21 @@ describe('streaming media decryption', () => {
     expect(dir.files()).toEqual([]);
   });
 
+  it('leaves no temporary file when it fails before the file was even opened', async () => {
+    // The part file opens asynchronously; a stream that fails at once must still not leave it behind.
+    const { object, mediaKey } = sample('IMAGE');
+    const runs = Array.from({ length: 200 }, (_, i) =>
+      failure(
+        decryptMediaToFile(chunked(object.subarray(0, 5), []), join(dir.path, `out-${i}`), {
+          type: 'image',
+          mediaKey,
+        }),
+      ),
+    );
+    for (const error of await Promise.all(runs)) expect(error.code).toBe('MEDIA_EXPIRED');
+    expect(dir.files()).toEqual([]);
+  });
+
   it('refuses a key that is not 32 bytes and an unknown type before reading', async () => {
     const { object } = sample('IMAGE');
     const out = join(dir.path, 'out');
