@@ -183,7 +183,7 @@ export function toDot(structure: MachineStructure): string {
     const state = states.get(path)!;
     if (state.children.length === 0) return { node: dotString(path), attr: '' };
     return {
-      node: dotString(initialLeaf(structure, path)),
+      node: dotString(initialLeaf(states, path)),
       attr: `${side === 'tail' ? 'ltail' : 'lhead'}=${clusterOf(path)}`,
     };
   };

@@ -69,13 +69,19 @@ export function transitionLabel(transition: Pick<TransitionInfo, 'trigger' | 'gu
   return transition.guard ? `${base} [${transition.guard}]` : base;
 }
 
-/** Delay names by their `xstate.after.<delay>.<state id>` event types. */
-function delayNames(node: AnyStateNode): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const after of node.after) {
-    names.set(after.eventType, String(after.delay));
-  }
-  return names;
+/** What takes a node's transitions of `eventType`: '' is eventless, `xstate.after.<delay>.<id>` a delay. */
+function triggerOf(node: AnyStateNode, eventType: string): Trigger {
+  if (eventType === '') return { kind: 'always' };
+  const delay = node.after.find((after) => after.eventType === eventType)?.delay;
+  if (delay !== undefined) return { kind: 'after', delay: String(delay) };
+  if (eventType.startsWith(AFTER_PREFIX))
+    return { kind: 'after', delay: eventType.slice(AFTER_PREFIX.length) };
+  return { kind: 'event', event: eventType };
+}
+
+/** The id both the structure and the inspection events use: `<source> <trigger>#<candidate index>`. */
+function transitionId(source: string, trigger: Trigger, index: number): string {
+  return `${source || '(root)'} ${triggerLabel(trigger)}#${index}`;
 }
 
 interface RawTransition {
@@ -88,10 +94,12 @@ export function describeMachine(machine: AnyStateMachine): MachineStructure {
   const states: StateInfo[] = [];
   const transitions: TransitionInfo[] = [];
 
-  const add = (source: string, trigger: Trigger, eventType: string, list: readonly RawTransition[]) => {
+  const add = (node: AnyStateNode, eventType: string, list: readonly RawTransition[]) => {
+    const source = pathOf(node);
+    const trigger = triggerOf(node, eventType);
     list.forEach((t, index) => {
       transitions.push({
-        id: `${source || '(root)'} ${triggerLabel(trigger)}#${index}`,
+        id: transitionId(source, trigger, index),
         source,
         trigger,
         guard: guardLabel(t.guard),
@@ -115,16 +123,8 @@ export function describeMachine(machine: AnyStateMachine): MachineStructure {
       children: children.map(pathOf),
       ...(node.description ? { description: node.description } : {}),
     });
-    const delays = delayNames(node);
-    for (const [eventType, list] of node.transitions) {
-      const delay = delays.get(eventType);
-      const trigger: Trigger =
-        delay !== undefined || eventType.startsWith(AFTER_PREFIX)
-          ? { kind: 'after', delay: delay ?? eventType.slice(AFTER_PREFIX.length) }
-          : { kind: 'event', event: eventType };
-      add(path, trigger, eventType, list as readonly RawTransition[]);
-    }
-    if (node.always) add(path, { kind: 'always' }, '', node.always as readonly RawTransition[]);
+    for (const [eventType, list] of node.transitions) add(node, eventType, list as readonly RawTransition[]);
+    if (node.always) add(node, '', node.always as readonly RawTransition[]);
     for (const child of children) visit(child);
   };
 
@@ -133,8 +133,7 @@ export function describeMachine(machine: AnyStateMachine): MachineStructure {
 }
 
 /** The atomic leaf a compound or parallel state enters first (a diagram edge needs a node to end on). */
-export function initialLeaf(structure: MachineStructure, path: string): string {
-  const byPath = new Map(structure.states.map((s) => [s.path, s]));
+export function initialLeaf(byPath: ReadonlyMap<string, StateInfo>, path: string): string {
   let state = byPath.get(path);
   while (state && state.children.length > 0) {
     const next: string | undefined =
@@ -167,17 +166,9 @@ export function transitionIdOf(taken: {
   guard?: unknown;
   target?: readonly AnyStateNode[];
 }): string {
-  const source = pathOf(taken.source);
   const candidates = (
     taken.eventType === '' ? taken.source.always : taken.source.transitions.get(taken.eventType)
   ) as readonly unknown[] | undefined;
   const index = candidates ? candidates.indexOf(taken) : -1;
-  const delay = taken.source.after.find((a) => a.eventType === taken.eventType)?.delay;
-  const trigger: Trigger =
-    taken.eventType === ''
-      ? { kind: 'always' }
-      : delay !== undefined
-        ? { kind: 'after', delay: String(delay) }
-        : { kind: 'event', event: taken.eventType };
-  return `${source || '(root)'} ${triggerLabel(trigger)}#${index}`;
+  return transitionId(pathOf(taken.source), triggerOf(taken.source, taken.eventType), index);
 }
