@@ -7,6 +7,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import QRCode from 'qrcode';
 import { HttpError, readJson, requireObject, sendJson } from '../emulator/http-util.ts';
+import { DEFAULT_PHONE, scanAsPhone } from '../emulator/index.ts';
 import { toDot } from '../machines/diagram.ts';
 import { describeMachine } from '../machines/structure.ts';
 import { MACHINES } from './machine-registry.ts';
@@ -45,7 +46,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 const SSE_HEARTBEAT_MS = 15_000;
-const DEFAULT_PHONE = '491511112222';
 
 export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
   const { service } = options;
@@ -141,16 +141,10 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     if (!options.info.emulator) throw new HttpError(409, 'there is no embedded emulator to scan with');
     const qr = sessionOr404(name).qr;
     if (!qr) throw new HttpError(409, `session ${name} is not showing a QR code`);
-    const answer = await fetch(`${options.info.emulator}/phones/${phone}/scan`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ qr: qr.text }),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const result = (await answer.json().catch(() => ({}))) as Record<string, unknown>;
+    const answer = await scanAsPhone(options.info.emulator, phone, qr.text);
     if (!answer.ok)
-      throw new HttpError(502, `the phone could not scan: ${answer.status} ${result.error ?? ''}`);
-    return { scanned: name, phone, wid: result.wid };
+      throw new HttpError(502, `the phone could not scan: ${answer.status} ${answer.error ?? ''}`);
+    return { scanned: name, phone, wid: answer.wid };
   };
 
   const sessionOr404 = (name: string) => {

@@ -3,12 +3,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { type Emulator, startEmulator } from '../../emulator/index.ts';
+import type { Emulator } from '../../emulator/index.ts';
 import { startHttpService } from '../../service/http-server.ts';
 import { SessionService } from '../../service/session-service.ts';
 import { type StatelyBridge, startStatelyBridge } from '../../service/stately.ts';
 import { openMediaQueue } from '../../workers/open-queue.ts';
+import { startEmbeddedEmulator } from '../embedded-emulator.ts';
 import { exitOnStartupError } from '../startup-error.ts';
 
 interface ServeCliOptions {
@@ -53,13 +53,7 @@ async function runServe(options: ServeCliOptions): Promise<void> {
 
   let emulator: Emulator | undefined;
   if (!options.url) {
-    emulator = await startEmulator({
-      host: '127.0.0.1',
-      port: 0,
-      refTtlMs,
-      stateFile: join(home, 'emulator-state.json'),
-      logger: pino({ level: options.verbose ? 'info' : 'silent' }, pino.destination(2)),
-    });
+    emulator = await startEmbeddedEmulator({ home, verbose: options.verbose, refTtlMs });
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const { queue, counts, kind, description } = await openMediaQueue({

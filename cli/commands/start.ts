@@ -4,11 +4,11 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { FileCredentialStore } from '../../actors/credential-store.ts';
 import { createSession, type Session } from '../../actors/session.ts';
-import { type Emulator, startEmulator } from '../../emulator/index.ts';
+import { DEFAULT_PHONE, type Emulator, scanAsPhone } from '../../emulator/index.ts';
 import { openMediaQueue } from '../../workers/open-queue.ts';
+import { startEmbeddedEmulator } from '../embedded-emulator.ts';
 import { humanPrinter, jsonPrinter, type Printer } from '../session-printer.ts';
 import { exitOnStartupError } from '../startup-error.ts';
 
@@ -40,7 +40,7 @@ export function registerStartCommand(program: Command): void {
     )
     .option('--no-auto-scan', "do not let the emulator's phone scan the QR code")
     .option('--scan-after <ms>', "how long the emulator's phone waits before it scans", '3000')
-    .option('--phone <number>', "the emulator phone's number", '491511112222')
+    .option('--phone <number>', "the emulator phone's number", DEFAULT_PHONE)
     .option('--media-dir <dir>', 'where decrypted media goes (default: media/ beside the session file)')
     .option('--json', 'print events as JSON lines')
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
@@ -59,14 +59,11 @@ async function runStart(options: StartCliOptions): Promise<void> {
 
   let emulator: Emulator | undefined;
   if (!options.url) {
-    const stateFile = join(home, 'emulator-state.json');
-    emulator = await startEmulator({
-      host: '127.0.0.1',
-      port: 0,
-      stateFile,
-      logger: pino({ level: options.verbose ? 'info' : 'silent' }, pino.destination(2)),
+    const embedded = await startEmbeddedEmulator({ home, verbose: options.verbose });
+    emulator = embedded;
+    print.note(`embedded emulator at ${embedded.url} (state in ${embedded.stateFile})`, {
+      emulator: embedded.url,
     });
-    print.note(`embedded emulator at ${emulator.url} (state in ${stateFile})`, { emulator: emulator.url });
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const phoneApi = phoneApiBase(wsUrl);
@@ -145,13 +142,8 @@ function phoneApiBase(wsUrl: string): string {
 
 async function scan(base: string, phone: string, qr: string, print: Printer): Promise<void> {
   try {
-    const response = await fetch(`${base}/phones/${phone}/scan`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ qr }),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!response.ok) print.note(`the phone could not scan: ${response.status} ${await response.text()}`);
+    const answer = await scanAsPhone(base, phone, qr);
+    if (!answer.ok) print.note(`the phone could not scan: ${answer.status} ${answer.error ?? ''}`);
   } catch (error) {
     print.note(`the phone could not scan: ${(error as Error).message}`);
   }
