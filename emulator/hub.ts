@@ -150,10 +150,10 @@ export class Hub {
   /** PROTOCOL.md 3: the phone delivered or read a message a browser sent: `["Msg",{"cmd":"ack",…}]`. */
   receipt(phone: Phone, id: string, ack: number): number {
     let notified = 0;
+    const to = phone.sent.find((m) => m.id === id)?.to ?? '';
     for (const browser of this.world.browsersOf(phone.number)) {
       const socket = this.authenticatedSocket(browser.clientId);
       if (!socket) continue;
-      const sent = phone.sent.find((m) => m.id === id);
       socket.pushJson([
         'Msg',
         {
@@ -161,7 +161,7 @@ export class Hub {
           id,
           ack,
           from: userJid(phone.number),
-          to: sent?.to ?? '',
+          to,
           t: Math.floor(this.now() / 1000),
         },
       ]);

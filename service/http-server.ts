@@ -63,8 +63,8 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     return svg;
   };
 
-  const sendText = (res: ServerResponse, type: string, body: string) => {
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+  const sendText = (res: ServerResponse, type: string, body: string, cache = 'no-store') => {
+    res.writeHead(200, { 'content-type': type, 'cache-control': cache });
     res.end(body);
   };
 
@@ -119,7 +119,17 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
       } else if (action === 'qr.svg' && method === 'GET') {
         const qr = sessionOr404(name).qr;
         if (!qr) throw new HttpError(404, `session ${name} is not showing a QR code`);
-        return sendText(res, 'image/svg+xml', await QRCode.toString(qr.text, { type: 'svg', margin: 2 }));
+        // Asked for by its ref, the image never changes: the page's re-renders hit the browser's cache.
+        const wanted = url.searchParams.get('ref');
+        if (wanted !== null && wanted !== qr.ref)
+          throw new HttpError(404, `ref ${wanted} is no longer shown`);
+        const svg = await QRCode.toString(qr.text, { type: 'svg', margin: 2 });
+        return sendText(
+          res,
+          'image/svg+xml',
+          svg,
+          wanted === null ? 'no-store' : 'private, max-age=600, immutable',
+        );
       } else if (action === 'scan' && method === 'POST') {
         return sendJson(res, 200, await scanWithEmulatorPhone(name, await readJson(req, 1_024)));
       } else if (action === 'logout' && method === 'POST') {
@@ -172,6 +182,7 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
   };
 
   const subscription = service.updates$.subscribe((update) => {
+    if (sseClients.size === 0) return;
     const frame = `event: update\ndata: ${JSON.stringify(update)}\n\n`;
     for (const client of sseClients) client.write(frame);
   });

@@ -14,6 +14,8 @@ import { jsonSafe } from './json-safe.ts';
 
 export interface QrView {
   text: string;
+  /** The server's ref inside the text: it names this code (a new ref is a new image). */
+  ref: string;
   index: number;
   ttl: number;
   expiresAt: number;
@@ -246,7 +248,13 @@ export class SessionService {
 
   private onSessionEvent(name: string, entry: Entry, event: SessionAppEvent): void {
     if (event.type === 'qr') {
-      entry.qr = { text: event.text, index: event.index, ttl: event.ttl, expiresAt: event.expiresAt };
+      entry.qr = {
+        text: event.text,
+        ref: event.ref,
+        index: event.index,
+        ttl: event.ttl,
+        expiresAt: event.expiresAt,
+      };
       this.publish(name);
     } else if (event.type === 'media.queued') {
       const job = this.jobs.get(event.id);

@@ -61,7 +61,7 @@ function renderSessions() {
       const image = element('img', {
         class: 'qr-image',
         alt: `QR code ${session.qr.index + 1} for ${session.name}`,
-        src: `/api/sessions/${encodeURIComponent(session.name)}/qr.svg?ref=${encodeURIComponent(session.qr.index)}`,
+        src: `/api/sessions/${encodeURIComponent(session.name)}/qr.svg?ref=${encodeURIComponent(session.qr.ref)}`,
         'data-qr-text': session.qr.text,
         'data-qr-index': String(session.qr.index),
       });

@@ -105,6 +105,13 @@ describe('the service API', () => {
     const image = await fetch(`${first.http.url}/api/sessions/alice/qr.svg`);
     expect(image.headers.get('content-type')).toBe('image/svg+xml');
     expect(await image.text()).toMatch(/^<svg[^>]*viewBox/);
+    // By its ref the image is cacheable; a ref no longer shown is gone.
+    const byRef = await fetch(
+      `${first.http.url}/api/sessions/alice/qr.svg?ref=${encodeURIComponent(qr.ref)}`,
+    );
+    expect(byRef.headers.get('cache-control')).toContain('immutable');
+    expect(await byRef.text()).toMatch(/^<svg[^>]*viewBox/);
+    expect((await http(first.http.url, 'GET', '/api/sessions/alice/qr.svg?ref=old')).status).toBe(404);
 
     const scanned = await http(first.http.url, 'POST', '/api/sessions/alice/scan', {});
     expect(scanned.body).toMatchObject({ scanned: 'alice', wid: '491511112222@c.us' });
