@@ -130,6 +130,28 @@ function loginFor(state: ModelState): SessionEvent[] {
   return state.otherHolds ? challengedLogin() : okLogin();
 }
 
+/** 405 (already logged in): one more socket, whose login is accepted. */
+function answered405Once(): SessionEvent[] {
+  return [e.login(405), e.open, e.initOk, ...okLogin()];
+}
+
+/**
+ * A session with credentials is reconnecting; the backoff elapses, a new socket opens, and the server
+ * answers init and login with `answers` (arranged by `world`'s faults).
+ */
+function restoreAfterBackoff(
+  name: string,
+  answers: SessionEvent[],
+  world: Omit<Extract<WorldAction, { kind: 'reconnect' }>, 'kind'>,
+): Stimulus {
+  return {
+    name: `reconnecting: ${name}`,
+    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, ...answers],
+    world: { kind: 'reconnect', ...world },
+  };
+}
+
 // --------------------------------------------------------------------------------------- stimuli
 
 const RESTING = ['refsExhausted', 'loggedOut', 'failed'];
@@ -203,80 +225,35 @@ export const STIMULI: Stimulus[] = [
       [400, 'the request was bad'],
       [409, 'another browser is logged in'],
     ] as const
-  ).map(
-    ([status, why]): Stimulus => ({
-      name: `reconnecting: login answered ${status} (${why})`,
-      applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-      events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.initOk, e.login(status)],
-      world: { kind: 'reconnect', faults: [{ kind: 'loginStatus', status }] },
+  ).map(([status, why]) =>
+    restoreAfterBackoff(`login answered ${status} (${why})`, [e.initOk, e.login(status)], {
+      faults: [{ kind: 'loginStatus', status }],
     }),
   ),
-  {
-    name: 'reconnecting: the phone is blocked by the terms of service',
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.initOk, e.login(403, 2)],
-    world: { kind: 'reconnect', tosBlocked: true },
-  },
-  {
-    name: 'reconnecting: login answered 405 once',
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-    events: () => [
-      after('reconnectBackoff', 'reconnecting'),
-      e.open,
-      e.initOk,
-      e.login(405),
-      e.open,
-      e.initOk,
-      ...okLogin(),
-    ],
-    world: { kind: 'reconnect', faults: [{ kind: 'loginStatus', status: 405 }] },
-  },
-  {
-    name: 'reconnecting: login answered 405 twice',
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-    events: () => [
-      after('reconnectBackoff', 'reconnecting'),
-      e.open,
-      e.initOk,
-      e.login(405),
-      e.open,
-      e.initOk,
-      e.login(405),
-    ],
-    world: { kind: 'reconnect', faults: [{ kind: 'loginStatus', status: 405, times: 2 }] },
-  },
-  {
-    name: 'reconnecting: the login is challenged',
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.initOk, ...challengedLogin()],
-    world: { kind: 'reconnect', faults: [{ kind: 'challenge' }] },
-  },
-  ...([401, 409] as const).map(
-    (status): Stimulus => ({
-      name: `reconnecting: the challenge answer is refused ${status}`,
-      applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-      events: () => [
-        after('reconnectBackoff', 'reconnecting'),
-        e.open,
-        e.initOk,
-        e.challenge,
-        e.challengeResult(status),
-      ],
-      world: { kind: 'reconnect', faults: [{ kind: 'challenge' }, { kind: 'challengeStatus', status }] },
-    }),
+  restoreAfterBackoff('the phone is blocked by the terms of service', [e.initOk, e.login(403, 2)], {
+    tosBlocked: true,
+  }),
+  restoreAfterBackoff('login answered 405 once', [e.initOk, ...answered405Once()], {
+    faults: [{ kind: 'loginStatus', status: 405 }],
+  }),
+  restoreAfterBackoff('login answered 405 twice', [e.initOk, e.login(405), e.open, e.initOk, e.login(405)], {
+    faults: [{ kind: 'loginStatus', status: 405, times: 2 }],
+  }),
+  restoreAfterBackoff('the login is challenged', [e.initOk, ...challengedLogin()], {
+    faults: [{ kind: 'challenge' }],
+  }),
+  ...([401, 409] as const).map((status) =>
+    restoreAfterBackoff(
+      `the challenge answer is refused ${status}`,
+      [e.initOk, e.challenge, e.challengeResult(status)],
+      { faults: [{ kind: 'challenge' }, { kind: 'challengeStatus', status }] },
+    ),
   ),
-  {
-    name: 'reconnecting: the login answer is slow, the login is re-sent',
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-    events: () => [
-      after('reconnectBackoff', 'reconnecting'),
-      e.open,
-      e.initOk,
-      after('loginResend', 'online.loggingIn'),
-      ...okLogin(),
-    ],
-    world: { kind: 'reconnect', faults: [{ kind: 'delay', at: 'login', ms: 600 }], resend: true },
-  },
+  restoreAfterBackoff(
+    'the login answer is slow, the login is re-sent',
+    [e.initOk, after('loginResend', 'online.loggingIn'), ...okLogin()],
+    { faults: [{ kind: 'delay', at: 'login', ms: 600 }], resend: true },
+  ),
 
   ...(
     [
@@ -301,23 +278,18 @@ export const STIMULI: Stimulus[] = [
       ['409', [{ kind: 'loginStatus', status: 409 }], [e.login(409)]],
       ['500', [{ kind: 'loginStatus', status: 500 }], [e.login(500)]],
       ['400', [{ kind: 'loginStatus', status: 400 }], [e.login(400)]],
-      ['405', [{ kind: 'loginStatus', status: 405 }], [e.login(405), e.open, e.initOk, ...okLogin()]],
+      ['405', [{ kind: 'loginStatus', status: 405 }], answered405Once()],
       ['a challenge', [{ kind: 'challenge' }], challengedLogin()],
     ] as const
-  ).map(
-    ([outcome, faults, events]): Stimulus => ({
-      name: `reconnecting: login answered ${outcome} before init`,
-      applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-      events: () => [after('reconnectBackoff', 'reconnecting'), e.open, ...(events as SessionEvent[])],
-      world: { kind: 'reconnect', faults: [{ kind: 'initLate', ms: 300 }, ...faults] },
+  ).map(([outcome, faults, events]) =>
+    restoreAfterBackoff(`login answered ${outcome} before init`, events as SessionEvent[], {
+      faults: [{ kind: 'initLate', ms: 300 }, ...faults],
     }),
   ),
-  {
-    name: 'reconnecting: the phone is blocked, answered before init',
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
-    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.login(403, 2)],
-    world: { kind: 'reconnect', tosBlocked: true, faults: [{ kind: 'initLate', ms: 300 }] },
-  },
+  restoreAfterBackoff('the phone is blocked, answered before init', [e.login(403, 2)], {
+    tosBlocked: true,
+    faults: [{ kind: 'initLate', ms: 300 }],
+  }),
   {
     name: 'the server sends a frame that is no frame',
     applies: (s) => inState(s, 'online.qr.showing') || inState(s, 'online.qr.kept') || ready(s),
