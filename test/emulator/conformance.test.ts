@@ -30,15 +30,7 @@ async function pair(phone = PHONE): Promise<{ client: RawClient; conn: Record<st
 
 async function login(client: RawClient, conn: Record<string, unknown>, mode = 'takeover') {
   await client.init();
-  const tag = client.send(client.tag(), [
-    'admin',
-    'login',
-    conn.clientToken,
-    conn.serverToken,
-    client.clientId,
-    mode,
-  ]);
-  return tag;
+  return client.sendLogin(conn, mode);
 }
 
 /** A second socket for the same browser (same clientId and keys), as after a reconnect. */
@@ -309,14 +301,7 @@ describe('restoring a session', () => {
     const tag = await login(again, conn);
     const fresh = (await again.push('Conn')).data[1] as Record<string, unknown>;
     expect(await again.answer(tag)).toEqual({ status: 200 });
-    const twice = again.send(again.tag(), [
-      'admin',
-      'login',
-      fresh.clientToken,
-      fresh.serverToken,
-      again.clientId,
-      'takeover',
-    ]);
+    const twice = again.sendLogin(fresh);
     expect(await again.answer(twice)).toEqual({ status: 405 });
 
     await http(emulator.url, 'PUT', `/phones/${PHONE}`, { tosBlocked: true });

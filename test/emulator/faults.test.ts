@@ -231,46 +231,19 @@ describe('state file', () => {
     const again = await connect();
     Object.assign(again, { clientId: client.clientId, keys: client.keys });
     await again.init();
-    const tag = again.send(again.tag(), [
-      'admin',
-      'login',
-      conn.clientToken,
-      conn.serverToken,
-      again.clientId,
-      'takeover',
-    ]);
-    expect(await again.answer(tag)).toEqual({ status: 200 });
+    expect(await again.answer(again.sendLogin(conn))).toEqual({ status: 200 });
   });
 });
 
 // The faults and phone pushes the model-based suite relies on.
-/** Sends `admin init` without waiting for its answer; returns the tag. */
-function sendInit(client: RawClient): string {
-  return client.send(client.tag(), [
-    'admin',
-    'init',
-    [2, 2142, 12],
-    ['walink', 'test'],
-    client.clientId,
-    true,
-  ]);
-}
-
 /** A second socket for the same browser: init then login, without waiting for the init answer. */
 async function restoreSocket(paired: RawClient, conn: Record<string, unknown>) {
   const again = await connect();
   Object.assign(again, { clientId: paired.clientId, keys: paired.keys });
   paired.close();
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const initTag = sendInit(again);
-  const loginTag = again.send(again.tag(), [
-    'admin',
-    'login',
-    conn.clientToken,
-    conn.serverToken,
-    again.clientId,
-    'takeover',
-  ]);
+  const initTag = again.sendInit();
+  const loginTag = again.sendLogin(conn);
   return { again, initTag, loginTag };
 }
 
@@ -283,10 +256,10 @@ describe('more fault injection', () => {
       ],
     });
     const first = await connect();
-    const tag = sendInit(first);
+    const tag = first.sendInit();
     expect(await first.answer(tag)).toEqual({ status: 500 });
     const second = await connect();
-    const again = sendInit(second);
+    const again = second.sendInit();
     expect(await second.answer(again)).toEqual(['Cmd', { type: 'update' }]);
     expect((await http(emulator.url, 'POST', '/faults', { kind: 'initStatus', status: 302 })).status).toBe(
       400,

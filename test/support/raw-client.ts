@@ -160,7 +160,12 @@ export class RawClient {
   }
 
   async init(version = [2, 2142, 12]): Promise<{ status: number; ref: string; ttl: number }> {
-    const tag = this.send(this.tag(), [
+    return (await this.answer(this.sendInit(version))) as { status: number; ref: string; ttl: number };
+  }
+
+  /** Sends `admin init` without waiting for the answer; returns its tag. */
+  sendInit(version = [2, 2142, 12]): string {
+    return this.send(this.tag(), [
       'admin',
       'init',
       version,
@@ -168,7 +173,18 @@ export class RawClient {
       this.clientId,
       true,
     ]);
-    return (await this.answer(tag)) as { status: number; ref: string; ttl: number };
+  }
+
+  /** Sends `admin login` with the tokens of a Conn; returns its tag. */
+  sendLogin(tokens: Record<string, unknown>, mode = 'takeover'): string {
+    return this.send(this.tag(), [
+      'admin',
+      'login',
+      tokens.clientToken,
+      tokens.serverToken,
+      this.clientId,
+      mode,
+    ]);
   }
 
   qrText(ref: string): string {

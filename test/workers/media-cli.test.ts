@@ -29,6 +29,11 @@ function walink(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
+/** `walink media decrypt` with the options every run needs, then any others. */
+function decrypt(type: string, key: string, input: string, out: string, ...more: string[]) {
+  return walink(['media', 'decrypt', '--type', type, '--key', key, '--in', input, '--out', out, ...more]);
+}
+
 describe('walink media decrypt', () => {
   let dir: ReturnType<typeof tempDir>;
   beforeEach(() => {
@@ -41,16 +46,10 @@ describe('walink media decrypt', () => {
     async ({ name, type }) => {
       const original = readFixture(`media/${name}.original`);
       const out = join(dir.path, `${name}.out`);
-      const run = await walink([
-        'media',
-        'decrypt',
-        '--type',
+      const run = await decrypt(
         type,
-        '--key',
         toBase64(readFixture(`media/${name}.key`)),
-        '--in',
         fixturePath(`media/${name}.encrypted`),
-        '--out',
         out,
         '--sha256',
         toBase64(sha256(original)),
@@ -59,7 +58,7 @@ describe('walink media decrypt', () => {
         '--length',
         String(original.length),
         '--json',
-      ]);
+      );
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({
@@ -77,18 +76,12 @@ describe('walink media decrypt', () => {
       object[Math.floor(object.length / 2)]! ^= 0x01;
       const input = join(dir.path, 'flipped.enc');
       writeFileSync(input, object);
-      const run = await walink([
-        'media',
-        'decrypt',
-        '--type',
+      const run = await decrypt(
         type,
-        '--key',
         toBase64(readFixture(`media/${name}.key`)),
-        '--in',
         input,
-        '--out',
         join(dir.path, 'out'),
-      ]);
+      );
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('MAC_MISMATCH');
       expect(run.stdout).toBe('');
@@ -97,35 +90,18 @@ describe('walink media decrypt', () => {
   );
 
   it('answers a usage mistake with exit 2 and a message, never a stack trace', async () => {
-    const run = await walink([
-      'media',
-      'decrypt',
-      '--type',
-      'image',
-      '--key',
-      'c2hvcnQ=',
-      '--in',
-      'x',
-      '--out',
-      'y',
-    ]);
+    const run = await decrypt('image', 'c2hvcnQ=', 'x', 'y');
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('walink media decrypt: --key must be 32 bytes, got 5\n');
   });
 
   it('names a missing input file as an IO failure', async () => {
-    const run = await walink([
-      'media',
-      'decrypt',
-      '--type',
+    const run = await decrypt(
       'image',
-      '--key',
       toBase64(new Uint8Array(32)),
-      '--in',
       join(dir.path, 'absent.enc'),
-      '--out',
       join(dir.path, 'out'),
-    ]);
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^walink media decrypt: IO: ENOENT/);
     expect(dir.files()).toEqual([]);
