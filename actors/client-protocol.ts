@@ -1,5 +1,5 @@
 // The client's side of one socket, without the socket: turns SocketCommands into frames and frames into
-// SocketEvents (PROTOCOL.md parts 1-3). It remembers which tag asked what, so answers find their
+// SocketEvents (docs/protocol.md parts 1-3). It remembers which tag asked what, so answers find their
 // meaning; binary frames are opened with the session keys, and one whose HMAC fails is dropped and
 // counted, never decoded. Pure bookkeeping: actors/socket.ts owns the WebSocket.
 import {
@@ -21,7 +21,7 @@ import {
 import { fromBase64, openFrame, type SessionKeys, sealFrame, toBase64 } from '../crypto/index.ts';
 import type { ConnInfo, SocketCommand, SocketEvent } from '../machines/session-types.ts';
 
-/** The client version walink announces in init (PROTOCOL.md 2.1). */
+/** The client version walink announces in init (docs/protocol.md §2.1). */
 export const CLIENT_VERSION = [2, 2142, 12] as const;
 
 type RequestKind = 'init' | 'login' | 'reref' | 'challenge' | 'test' | 'goodbye' | 'query' | 'message';
@@ -124,7 +124,7 @@ export class ClientProtocol {
         return [this.loginFrame];
       }
       case 'send.loginAgain':
-        // PROTOCOL.md 2.5: the same frame, same tag, so the server can tell a re-send from a new login.
+        // docs/protocol.md §2.5: the same frame, same tag, so the server can tell a re-send from a new login.
         return this.loginFrame ? [this.loginFrame] : [];
       case 'send.reref':
         return [this.request('reref', ['admin', 'Conn', 'reref'])];

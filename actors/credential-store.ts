@@ -1,4 +1,4 @@
-// Where a session's credentials live between runs (PROTOCOL.md 2.4's set, tokens updated on every
+// Where a session's credentials live between runs (docs/protocol.md §2.4's set, tokens updated on every
 // Conn). No machine snapshot is stored (xstate#5331): a restarted process restores by login.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';

@@ -73,7 +73,7 @@ export interface Session {
   stop(): Promise<void>;
 }
 
-/** A new clientId: base64 of 16 random bytes (PROTOCOL.md 2.1). */
+/** A new clientId: base64 of 16 random bytes (docs/protocol.md §2.1). */
 export function newClientId(): string {
   return toBase64(randomBytes(16));
 }

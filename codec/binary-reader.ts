@@ -1,4 +1,4 @@
-// Decoder for legacy binary nodes (PROTOCOL.md 3). It is fed hostile bytes by design: every length is
+// Decoder for legacy binary nodes (docs/protocol.md §3). It is fed hostile bytes by design: every length is
 // checked against what remains before anything is read or allocated, and every failure is a CodecError
 // carrying the offset. Token lookups are array indexing; text goes through one shared TextDecoder.
 import { CodecError } from './errors.ts';

@@ -1,4 +1,4 @@
-// Encoder for legacy binary nodes, making PROTOCOL.md 3's encoder choices: tokens first, then JID pairs
+// Encoder for legacy binary nodes, making docs/protocol.md §3's encoder choices: tokens first, then JID pairs
 // with packed users, then raw BINARY_* strings. Writes into one growable buffer.
 import { CodecError } from './errors.ts';
 import { type BinaryNode, PACKED_MAX, WIRE } from './node.ts';
@@ -82,7 +82,7 @@ class BinaryWriter {
       if (typeof attrs !== 'object' || Array.isArray(attrs))
         throw new CodecError('BAD_NODE', 'attrs must be an object');
       for (const [key, value] of Object.entries(attrs)) {
-        if (value === null || value === undefined) continue; // left out, as PROTOCOL.md says
+        if (value === null || value === undefined) continue; // left out, as docs/protocol.md says
         if (typeof value !== 'string') throw new CodecError('BAD_NODE', `attribute ${key} must be a string`);
         entries.push([key, value]);
       }

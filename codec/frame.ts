@@ -1,4 +1,4 @@
-// WebSocket frames (PROTOCOL.md 1): `<tag>,<payload>` in both directions, text or binary.
+// WebSocket frames (docs/protocol.md §1): `<tag>,<payload>` in both directions, text or binary.
 import { CodecError } from './errors.ts';
 
 export type ServerFrame =

@@ -1,4 +1,4 @@
-// What a decrypted server node means to an application (PROTOCOL.md 3, "Messages inside nodes"):
+// What a decrypted server node means to an application (docs/protocol.md §3, "Messages inside nodes"):
 // message batches, receipts, contacts and chat lists. Structures in, structures out; nothing thrown
 // for unknown shapes, they come back as `other`.
 import { fromProtoJid } from './jid.ts';

@@ -1,5 +1,5 @@
 // JIDs: `user[.agent][:device]@server`. The JSON side and node attributes use `@c.us`; protobuf
-// messages use `@s.whatsapp.net` (PROTOCOL.md 3).
+// messages use `@s.whatsapp.net` (docs/protocol.md §3).
 import { CodecError } from './errors.ts';
 
 export interface JidParts {

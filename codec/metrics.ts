@@ -1,4 +1,4 @@
-/** Metric byte of a client binary request: what it is about (PROTOCOL.md 1). */
+/** Metric byte of a client binary request: what it is about (docs/protocol.md §1). */
 export const METRIC = {
   debugLog: 1,
   queryResume: 2,

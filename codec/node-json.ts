@@ -1,5 +1,5 @@
 // Nodes as JSON for people reading captures: byte content becomes {"hex": "…"} (the form of
-// shared/vectors/binary/known-nodes.json), and back.
+// test/fixtures/vectors/binary/known-nodes.json), and back.
 import { CodecError } from './errors.ts';
 import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr } from './node.ts';
 

@@ -1,9 +1,9 @@
-/** A legacy binary node: `[tag, attrs | null, content]` (PROTOCOL.md 3). */
+/** A legacy binary node: `[tag, attrs | null, content]` (docs/protocol.md §3). */
 export type NodeContent = BinaryNode[] | string | Uint8Array | null;
 export type NodeAttrs = Record<string, string>;
 export type BinaryNode = [tag: string, attrs: NodeAttrs | null, content: NodeContent];
 
-/** Wire bytes of PROTOCOL.md 3's table. */
+/** Wire bytes of docs/protocol.md §3's table. */
 export const WIRE = {
   LIST_EMPTY: 0,
   STREAM_END: 2,

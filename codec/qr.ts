@@ -1,4 +1,4 @@
-// QR text (PROTOCOL.md 2.2): `<ref>,<base64(public key, 32 bytes)>,<clientId>`.
+// QR text (docs/protocol.md §2.2): `<ref>,<base64(public key, 32 bytes)>,<clientId>`.
 import { CodecError } from './errors.ts';
 
 export interface QrPayload {

@@ -1,4 +1,4 @@
-// Message tags (PROTOCOL.md 1): one counter per connection shared by long and short tags.
+// Message tags (docs/protocol.md §1): one counter per connection shared by long and short tags.
 import { randomBytes } from 'node:crypto';
 
 export class TagGenerator {

@@ -1,4 +1,4 @@
-// The legacy single-byte token dictionary, binary protocol v11 (shared/vectors/binary/tokens-v11.json).
+// The legacy single-byte token dictionary, binary protocol v11 (test/fixtures/vectors/binary/tokens-v11.json).
 // Indices 0-2 are not tokens (LIST_EMPTY, unused, STREAM_END).
 export const TOKENS_V11: readonly (string | null)[] = Object.freeze([
   null,

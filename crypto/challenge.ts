@@ -1,4 +1,4 @@
-// PROTOCOL.md 2.5 and 2.7: proofs that the client still holds macKey.
+// docs/protocol.md §2.5 and 2.7: proofs that the client still holds macKey.
 import { requireLength } from './bytes.ts';
 import { hmacSha256 } from './hash.ts';
 import type { SessionKeys } from './pairing.ts';

@@ -1,4 +1,4 @@
-// PROTOCOL.md 1: an encrypted frame payload is hmac(32) ‖ iv(16) ‖ AES-256-CBC(encKey, iv, PKCS7(node)),
+// docs/protocol.md §1: an encrypted frame payload is hmac(32) ‖ iv(16) ‖ AES-256-CBC(encKey, iv, PKCS7(node)),
 // hmac = HMAC-SHA256(macKey, iv ‖ ciphertext). The HMAC is checked before anything is decrypted.
 import { aesCbcDecrypt, aesCbcEncrypt } from './aes-cbc.ts';
 import { concatBytes, constantTimeEqual, randomBytes, requireLength } from './bytes.ts';

@@ -1,4 +1,4 @@
-// PROTOCOL.md 4: media keys, the encrypted CDN object (ct ‖ mac10) and the streaming sidecar.
+// docs/protocol.md §4: media keys, the encrypted CDN object (ct ‖ mac10) and the streaming sidecar.
 // In memory, for small objects and for the emulator; the workers stream the same checks.
 import { aesCbcDecrypt, aesCbcEncrypt } from './aes-cbc.ts';
 import { concatBytes, constantTimeEqual, requireLength, utf8 } from './bytes.ts';
@@ -78,7 +78,7 @@ export interface MediaExpectations {
   fileLength?: number;
 }
 
-/** PROTOCOL.md 4.3, in order: object hash, MAC, decrypt, plaintext hash and length. */
+/** docs/protocol.md §4.3, in order: object hash, MAC, decrypt, plaintext hash and length. */
 export function decryptMedia(
   object: Uint8Array,
   mediaKey: Uint8Array,
@@ -114,7 +114,7 @@ export function decryptMedia(
 }
 
 /**
- * PROTOCOL.md 4.5: S = iv ‖ object; for each 64 KiB step i while 65536·i < |S| − 16, the chunk
+ * docs/protocol.md §4.5: S = iv ‖ object; for each 64 KiB step i while 65536·i < |S| − 16, the chunk
  * S[65536·i, 65536·(i+1) + 16) is MACed and its first 10 bytes appended. Each chunk starts with its own CBC IV.
  */
 export function mediaSidecar(object: Uint8Array, mediaKey: Uint8Array, type: MediaType): Uint8Array {

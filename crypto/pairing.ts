@@ -1,4 +1,4 @@
-// PROTOCOL.md 2.4: the 144-byte `secret` the server sends on pairing, and the session keys inside it.
+// docs/protocol.md §2.4: the 144-byte `secret` the server sends on pairing, and the session keys inside it.
 // secret = serverPublic(32) ‖ HMAC(sse[32:64], serverPublic ‖ ct)(32) ‖ ct(80),
 // ct = AES-256-CBC(sse[0:32], iv = sse[64:80], encKey ‖ macKey), sse = HKDF(X25519 shared, zeros, "", 80).
 import { aesCbcDecrypt, aesCbcEncrypt } from './aes-cbc.ts';

@@ -1,5 +1,5 @@
 // One client socket on the emulated server: parses frames, drives the connection machine, and
-// answers as PROTOCOL.md says. Frames of one socket are handled strictly in order; a malformed or
+// answers as docs/protocol.md says. Frames of one socket are handled strictly in order; a malformed or
 // forged frame closes only this socket, with the reason logged.
 import type { WebSocket } from 'ws';
 import { createActor } from 'xstate';
@@ -353,7 +353,7 @@ export class Connection {
       return;
     }
     const state = this.state;
-    // PROTOCOL.md 2.5: the client re-sends its login while it waits; it is answered once.
+    // docs/protocol.md §2.5: the client re-sends its login while it waits; it is answered once.
     if (state === 'loggingIn' || state === 'challenged') return;
     if (state === 'authenticated' && this.loginTokens === `${clientToken} ${serverToken}`) return;
     if (state === 'authenticated') {
@@ -395,7 +395,7 @@ export class Connection {
     await this.ready();
   }
 
-  /** Takes the session over, rotates the tokens and pushes the new Conn (PROTOCOL.md 2.5). */
+  /** Takes the session over, rotates the tokens and pushes the new Conn (docs/protocol.md §2.5). */
   private authenticate(browser: Browser, phone: Phone): void {
     this.hub.takeOver(this, browser);
     this.hub.retireOwnRef(this);

@@ -147,7 +147,7 @@ export class Hub {
     return this.connections.size;
   }
 
-  /** PROTOCOL.md 3: the phone delivered or read a message a browser sent: `["Msg",{"cmd":"ack",…}]`. */
+  /** docs/protocol.md §3: the phone delivered or read a message a browser sent: `["Msg",{"cmd":"ack",…}]`. */
   receipt(phone: Phone, id: string, ack: number): number {
     let notified = 0;
     const to = phone.sent.find((m) => m.id === id)?.to ?? '';

@@ -69,7 +69,7 @@ export class MediaStore {
     }
   }
 
-  /** PROTOCOL.md 4.4: the phone re-uploads expired media; the same object gets a fresh location. */
+  /** docs/protocol.md §4.4: the phone re-uploads expired media; the same object gets a fresh location. */
   reupload(messageId: string, baseUrl: string): { url: string; directPath: string } | undefined {
     const token = this.byMessageId.get(messageId);
     const media = token === undefined ? undefined : this.objects.get(token);

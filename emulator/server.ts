@@ -164,7 +164,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       for (const key of ['multiDevice', 'tosBlocked'] as const) {
         if (body[key] !== undefined) phone[key] = body[key] as boolean;
       }
-      // PROTOCOL.md 2.6: linked browsers hear ["Stream","asleep"] when the phone sleeps, "update" on waking.
+      // docs/protocol.md §2.6: linked browsers hear ["Stream","asleep"] when the phone sleeps, "update" on waking.
       if (body.asleep !== undefined) hub.phoneSleeps(phone, body.asleep as boolean);
       if (body.pushname !== undefined) {
         if (typeof body.pushname !== 'string' || body.pushname.length > 100)

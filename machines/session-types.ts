@@ -11,7 +11,7 @@ import type {
 } from '../codec/index.ts';
 import type { SessionKeys } from '../crypto/index.ts';
 
-/** PROTOCOL.md 2.4's stored set. Keys are raw bytes here; stores serialise them. */
+/** docs/protocol.md §2.4's stored set. Keys are raw bytes here; stores serialise them. */
 export interface Credentials {
   clientId: string;
   clientToken: string;
@@ -42,7 +42,7 @@ export type FailureReason =
 
 export type LoginMode = 'takeover' | 'reconnect';
 
-/** The Conn object the server pushes (PROTOCOL.md 2.3), the parts the client uses. */
+/** The Conn object the server pushes (docs/protocol.md §2.3), the parts the client uses. */
 export interface ConnInfo {
   wid: string;
   clientToken: string;
@@ -127,11 +127,11 @@ export type SessionEmitted =
 
 /** Every timer of the machine, in milliseconds; tests shorten them or drive them with SimulatedClock. */
 export interface SessionTiming {
-  /** Ask for a new ref this long before the current one expires (PROTOCOL.md 2.2: 0.5 s). */
+  /** Ask for a new ref this long before the current one expires (docs/protocol.md §2.2: 0.5 s). */
   qrRefreshMargin: number;
-  /** Re-send an unanswered login (PROTOCOL.md 2.5: every 10 s). */
+  /** Re-send an unanswered login (docs/protocol.md §2.5: every 10 s). */
   loginResend: number;
-  /** Ping after this much inbound silence (PROTOCOL.md 2.6: 10-30 s). */
+  /** Ping after this much inbound silence (docs/protocol.md §2.6: 10-30 s). */
   keepAliveIdle: number;
   /** Give the socket up as stale when a ping is not answered within this. */
   staleTimeout: number;
@@ -160,7 +160,7 @@ export interface SessionInput {
   /** What the phone shows in its list of linked devices: [os or app, browser, version]. */
   description?: string[];
   credentials: Credentials | null;
-  /** X25519 key pair for pairing (PROTOCOL.md 2.2); made by the caller so the machine stays pure. */
+  /** X25519 key pair for pairing (docs/protocol.md §2.2); made by the caller so the machine stays pure. */
   keyPair: { privateKey: Uint8Array; publicKey: Uint8Array };
   loginMode?: LoginMode;
   timing?: Partial<SessionTiming>;

@@ -1,4 +1,4 @@
-// The session: PROTOCOL.md part 2 as a statechart. Pure: the socket, the credential store and the
+// The session: docs/protocol.md part 2 as a statechart. Pure: the socket, the credential store and the
 // media enqueuer are named here and supplied by actors/ (machine.provide swaps them in tests); every
 // timer is an XState delay, so SimulatedClock drives time.
 import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
@@ -52,7 +52,7 @@ function withTokens(credentials: Credentials, conn: ConnInfo): Credentials {
   };
 }
 
-/** Keys from the pairing secret (PROTOCOL.md 2.4), or null when the secret is malformed or forged. */
+/** Keys from the pairing secret (docs/protocol.md §2.4), or null when the secret is malformed or forged. */
 function pairingKeys(privateKey: Uint8Array, secret: string | undefined): SessionKeys | null {
   if (!secret) return null;
   try {
@@ -318,7 +318,7 @@ function forget(reason: FailureReason) {
   ] as const;
 }
 
-/** PROTOCOL.md 2.5's login statuses, shared by initializing (an early answer) and loggingIn. */
+/** docs/protocol.md §2.5's login statuses, shared by initializing (an early answer) and loggingIn. */
 const LOGIN_OUTCOMES = [
   { guard: { type: 'status', params: { status: 200 } }, target: '#session.online.ready' },
   {
@@ -420,7 +420,7 @@ export const sessionMachine = setupSession.createMachine({
           on: { SOCKET_OPEN: 'initializing' },
         },
         initializing: {
-          description: 'init sent (and login right after it when restoring, PROTOCOL.md 2.5).',
+          description: 'init sent (and login right after it when restoring, docs/protocol.md §2.5).',
           entry: ['sendInit', 'sendLoginIfRestoring'],
           on: {
             INIT_OK: [
@@ -445,7 +445,7 @@ export const sessionMachine = setupSession.createMachine({
           },
         },
         qr: {
-          description: 'Showing QR codes until the phone scans one (PROTOCOL.md 2.2).',
+          description: 'Showing QR codes until the phone scans one (docs/protocol.md §2.2).',
           initial: 'showing',
           on: {
             CONN: { guard: 'connCarriesSecret', target: 'pairing', actions: 'rememberPairingConn' },
@@ -480,7 +480,7 @@ export const sessionMachine = setupSession.createMachine({
           },
         },
         pairing: {
-          description: 'Keys from the secret (PROTOCOL.md 2.4); a forged secret never yields keys.',
+          description: 'Keys from the secret (docs/protocol.md §2.4); a forged secret never yields keys.',
           entry: 'derivePairingKeys',
           always: [
             { guard: 'pairingKeysValid', target: 'ready', actions: ['adoptPairing', STORE_CREDENTIALS] },
@@ -547,7 +547,7 @@ export const sessionMachine = setupSession.createMachine({
             },
             keepAlive: {
               description:
-                'PROTOCOL.md 2.6: ping after silence, give the socket up when the ping goes unanswered.',
+                'docs/protocol.md §2.6: ping after silence, give the socket up when the ping goes unanswered.',
               initial: 'idle',
               states: {
                 idle: {
@@ -591,7 +591,7 @@ export const sessionMachine = setupSession.createMachine({
           },
         },
         loggingOut: {
-          description: 'goodbye sent (PROTOCOL.md 2.7); the session is forgotten either way.',
+          description: 'goodbye sent (docs/protocol.md §2.7); the session is forgotten either way.',
           entry: 'sendGoodbye',
           on: {
             LOGOUT_RESULT: '#session.loggedOut',

@@ -1,4 +1,4 @@
-// PROTOCOL.md 4.3 in one streaming pass: SHA-256 of the object, the 10-byte MAC, AES-256-CBC, SHA-256 and
+// docs/protocol.md §4.3 in one streaming pass: SHA-256 of the object, the 10-byte MAC, AES-256-CBC, SHA-256 and
 // length of the plaintext, all fed chunk by chunk so memory stays bounded whatever the size. The plaintext
 // goes to a temporary file beside the output that is renamed into place only when every check passed.
 import { createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -169,7 +169,7 @@ class DecryptPasses {
     return cut > 0 ? [joined.subarray(0, cut)] : [];
   }
 
-  // The checks in PROTOCOL.md 4.3's order; the first that fails names the failure.
+  // The checks in docs/protocol.md §4.3's order; the first that fails names the failure.
   private finish(): Buffer {
     const { options } = this;
     if (this.objectBytes <= MEDIA_MAC_LENGTH)

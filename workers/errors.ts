@@ -22,7 +22,7 @@ export type MediaErrorCode =
   | 'TOO_LARGE'
   /** mediaKey is not 32 bytes. */
   | 'BAD_KEY'
-  /** Not a media type of PROTOCOL.md 4.1. */
+  /** Not a media type of docs/protocol.md §4.1. */
   | 'BAD_TYPE'
   /** Reading the input or writing the output failed on this machine. */
   | 'IO'

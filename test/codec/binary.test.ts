@@ -18,7 +18,7 @@ function codecError(input: Uint8Array, options?: Parameters<typeof decodeNode>[1
   throw new Error(`decoded without an error: ${hex(input)}`);
 }
 
-describe('encoder choices (PROTOCOL.md 3)', () => {
+describe('encoder choices (docs/protocol.md §3)', () => {
   it('writes a non-JID string raw, never packed: "1" is fc 01 31', () => {
     expect(hex(encodeNode(['query', { epoch: '1' }, null]))).toBe('f803446bfc0131');
   });

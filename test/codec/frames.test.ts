@@ -25,7 +25,7 @@ import {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-describe('frames (PROTOCOL.md 1)', () => {
+describe('frames (docs/protocol.md §1)', () => {
   it('parses what a server sends: JSON, empty ack, pong, binary', () => {
     expect(parseServerFrame('1.--0,{"status":200}', false)).toEqual({
       kind: 'json',
@@ -96,7 +96,7 @@ describe('frames (PROTOCOL.md 1)', () => {
     );
   });
 
-  it('numbers all 39 metrics and the flag bits as PROTOCOL.md lists them', () => {
+  it('numbers all 39 metrics and the flag bits as docs/protocol.md lists them', () => {
     expect(Object.values(METRIC)).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
     expect([METRIC.message, METRIC.presence, METRIC.queryMedia, METRIC.queryQuickReplies]).toEqual([
       16, 8, 4, 39,

@@ -18,7 +18,7 @@ describe('the v11 token dictionary', () => {
   });
 });
 
-describe('known nodes (shared/vectors/binary/known-nodes.json)', () => {
+describe('known nodes (test/fixtures/vectors/binary/known-nodes.json)', () => {
   it.each(vectors.map((v) => [v.name, v] as const))('%s decodes exactly', (_name, v) => {
     expect(nodeToJson(decodeNode(Buffer.from(v.hex, 'hex')))).toEqual(v.node);
   });

@@ -14,7 +14,7 @@ import {
 
 const keys = { encKey: randomBytes(32), macKey: randomBytes(32) };
 
-describe('frame seal/open (PROTOCOL.md 1)', () => {
+describe('frame seal/open (docs/protocol.md §1)', () => {
   it('lays out hmac ‖ iv ‖ ciphertext with the HMAC over iv ‖ ciphertext', () => {
     const iv = randomBytes(16);
     const sealed = sealFrame(keys, new Uint8Array([1, 2, 3]), iv);

@@ -12,7 +12,7 @@ import {
 } from '../../crypto/index.ts';
 import { MEDIA_SAMPLES, readFixture } from '../support/fixtures.ts';
 
-describe('media samples (shared/vectors/media)', () => {
+describe('media samples (test/fixtures/vectors/media)', () => {
   it.each(MEDIA_SAMPLES)('$name decrypts to exactly its original with every check on', ({ name, type }) => {
     const object = readFixture(`media/${name}.encrypted`);
     const mediaKey = readFixture(`media/${name}.key`);

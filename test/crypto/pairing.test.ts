@@ -18,7 +18,7 @@ function pairingFixture() {
   return { client, keys, secret };
 }
 
-describe('pairing secret (PROTOCOL.md 2.4)', () => {
+describe('pairing secret (docs/protocol.md §2.4)', () => {
   it('round-trips: the server builds a secret, the client derives the same keys', () => {
     fc.assert(
       fc.property(
@@ -76,7 +76,7 @@ describe('pairing secret (PROTOCOL.md 2.4)', () => {
   });
 });
 
-describe('challenge and logout token (PROTOCOL.md 2.5, 2.7)', () => {
+describe('challenge and logout token (docs/protocol.md §2.5, 2.7)', () => {
   it('answers a challenge with HMAC-SHA256(macKey, challenge)', () => {
     const macKey = randomBytes(32);
     const challenge = randomBytes(32);

@@ -157,7 +157,7 @@ function restoreAfterBackoff(
 const RESTING = ['refsExhausted', 'loggedOut', 'failed'];
 
 export const STIMULI: Stimulus[] = [
-  // QR codes and pairing (PROTOCOL.md 2.2-2.4)
+  // QR codes and pairing (docs/protocol.md §2.2-2.4)
   {
     name: 'phone scans the QR code',
     applies: (s) => inState(s, 'online.qr') && !inState(s, 'online.qr.rerefing'),
@@ -202,7 +202,7 @@ export const STIMULI: Stimulus[] = [
     world: { kind: 'advance', delay: 'ttl' },
   },
 
-  // The socket and reconnecting (PROTOCOL.md 2.5-2.6)
+  // The socket and reconnecting (docs/protocol.md §2.5-2.6)
   {
     name: 'the network drops the socket',
     applies: (s) => inState(s, 'online') && !inState(s, 'online.connecting') && !s.pingDropped,
@@ -268,7 +268,7 @@ export const STIMULI: Stimulus[] = [
       world: { kind: 'reconnect', faults: [{ kind: 'initStatus', status }] },
     }),
   ),
-  // PROTOCOL.md 2.5: a server may answer the login before init; the outcome is the same.
+  // docs/protocol.md §2.5: a server may answer the login before init; the outcome is the same.
   ...(
     [
       ['200', [], okLogin()],
@@ -298,7 +298,7 @@ export const STIMULI: Stimulus[] = [
     after: () => ({ pingDropped: false }),
   },
 
-  // Ready: the frame stream, keep-alive and the phone (PROTOCOL.md 2.6, 4)
+  // Ready: the frame stream, keep-alive and the phone (docs/protocol.md §2.6, 4)
   // Pushes from the phone; any inbound frame also ends an unanswered ping.
   ...(
     [

@@ -3,13 +3,13 @@
 // transition it misses, and on an "unreachable" one that it did take (then this list is wrong).
 export const UNREACHABLE: Record<string, string> = {
   'online.challenged CONN#0':
-    'the emulator answers the challenge (200) before it pushes the rotated Conn (PROTOCOL.md 2.5), so the Conn always arrives in ready, where online.ready.stream.receiving CONN#0 takes it',
+    'the emulator answers the challenge (200) before it pushes the rotated Conn (docs/protocol.md §2.5), so the Conn always arrives in ready, where online.ready.stream.receiving CONN#0 takes it',
   'online.ready.keepAlive.pinging CONN#0':
     'Conn is pushed only right after a login or a challenge, never during an unanswered ping of an established session',
   'online.ready.keepAlive.idle NODE#0':
-    'PROTOCOL.md names no server node beyond action/response, and the emulator sends none that decodes as an unknown NODE',
+    'docs/protocol.md names no server node beyond action/response, and the emulator sends none that decodes as an unknown NODE',
   'online.ready.keepAlive.pinging NODE#0':
-    'PROTOCOL.md names no server node beyond action/response, and the emulator sends none that decodes as an unknown NODE',
+    'docs/protocol.md names no server node beyond action/response, and the emulator sends none that decodes as an unknown NODE',
   'online.ready.keepAlive.pinging CONTACTS#0':
     'contacts answer the query sent when ready is entered, before any silence can start a ping',
   'online.ready.keepAlive.pinging CHATS#0':

@@ -1,4 +1,4 @@
-// Known-answer data copied from shared/vectors into the repo (test/fixtures/vectors).
+// Known-answer data copied from test/fixtures/vectors into the repo (test/fixtures/vectors).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -1,5 +1,5 @@
 // A raw protocol client for conformance tests: a `ws` socket, a queue of parsed server frames and
-// the test-side crypto. Deliberately not walink's session code: it speaks PROTOCOL.md by hand.
+// the test-side crypto. Deliberately not walink's session code: it speaks docs/protocol.md by hand.
 import WebSocket from 'ws';
 import {
   type BinaryNode,
@@ -191,7 +191,7 @@ export class RawClient {
     return buildQrText({ ref, publicKey: this.keyPair.publicKey, clientId: this.clientId });
   }
 
-  /** Takes keys from a Conn push that carries a secret (PROTOCOL.md 2.4, client side). */
+  /** Takes keys from a Conn push that carries a secret (docs/protocol.md §2.4, client side). */
   acceptSecret(conn: Record<string, unknown>): SessionKeys {
     this.keys = deriveSessionKeys(this.keyPair.privateKey, fromBase64(conn.secret as string));
     return this.keys;
