@@ -1,11 +1,13 @@
 // The effects machines invoke, and the library API built on them.
-export { CLIENT_VERSION, ClientProtocol, type ProtocolStats } from './client-protocol.ts';
+
 export {
   CredentialError,
   type CredentialStore,
   FileCredentialStore,
   MemoryCredentialStore,
 } from './credential-store.ts';
+export { CLIENT_VERSION, ClientProtocol, type ProtocolStats } from './legacy/client-protocol.ts';
+export { createSocketActor } from './legacy/socket.ts';
 export {
   CREDENTIALS_KEY_ENV,
   credentialsKeyFromEnv,
@@ -20,4 +22,3 @@ export {
   type SessionState,
 } from './session.ts';
 export { type ManagedEvent, SessionManager, type SessionManagerOptions } from './session-manager.ts';
-export { createSocketActor } from './socket.ts';

@@ -5,13 +5,18 @@ import { BehaviorSubject, type Observable, Subject } from 'rxjs';
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { newMessageId } from '../codec/index.ts';
 import { toBase64, x25519KeyPair } from '../crypto/index.ts';
-import { type MediaItem, sessionMachine } from '../machines/session.ts';
-import type { Credentials, LoginMode, SessionEmitted, SessionTiming } from '../machines/session-types.ts';
+import { type MediaItem, sessionMachine } from '../machines/legacy/session.ts';
+import type {
+  Credentials,
+  LoginMode,
+  SessionEmitted,
+  SessionTiming,
+} from '../machines/legacy/session-types.ts';
 import { stateName } from '../machines/state-name.ts';
 import type { MediaQueue } from '../workers/media-job.ts';
-import type { ProtocolStats } from './client-protocol.ts';
 import { type CredentialStore, MemoryCredentialStore } from './credential-store.ts';
-import { createSocketActor, type SocketOptions } from './socket.ts';
+import type { ProtocolStats } from './legacy/client-protocol.ts';
+import { createSocketActor, type SocketOptions } from './legacy/socket.ts';
 
 export interface CreateSessionOptions {
   /** The server's WebSocket address, e.g. ws://127.0.0.1:8080/ws. */

@@ -7,15 +7,15 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { createActor, fromCallback } from 'xstate';
-import { ClientProtocol } from '../actors/client-protocol.ts';
 import { MemoryCredentialStore } from '../actors/credential-store.ts';
+import { ClientProtocol } from '../actors/legacy/client-protocol.ts';
 import { createSession } from '../actors/session.ts';
 import { SessionManager } from '../actors/session-manager.ts';
 import { decodeNode, encodeNode, serverBinaryFrame } from '../codec/index.ts';
 import { openFrame, randomBytes, sealFrame, toBase64, x25519KeyPair } from '../crypto/index.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { type SocketActorInput, sessionMachine } from '../machines/session.ts';
-import type { SocketCommand, SocketEvent } from '../machines/session-types.ts';
+import { type SocketActorInput, sessionMachine } from '../machines/legacy/session.ts';
+import type { SocketCommand, SocketEvent } from '../machines/legacy/session-types.ts';
 import { relayAction } from './corpus.ts';
 import { measure, round } from './measure.ts';
 

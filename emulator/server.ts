@@ -6,12 +6,12 @@ import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { toProtoJid, type WebMessageInfo } from '../codec/index.ts';
 import { randomBytes, toHex } from '../crypto/index.ts';
-import { Connection } from './connection.ts';
-import { FaultError, type FaultRule, parseFaultRule } from './faults.ts';
 import { HttpError, readJson, requireObject, sendJson } from './http-util.ts';
-import { Hub } from './hub.ts';
+import { Connection } from './legacy/connection.ts';
+import { FaultError, type FaultRule, parseFaultRule } from './legacy/faults.ts';
+import { Hub } from './legacy/hub.ts';
+import { World } from './legacy/world.ts';
 import { PHONE_MEDIA_TYPES, type PhoneMediaType } from './media-store.ts';
-import { World } from './world.ts';
 
 export interface EmulatorOptions {
   host?: string;

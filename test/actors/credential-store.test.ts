@@ -10,7 +10,7 @@ import {
   FileCredentialStore,
   MemoryCredentialStore,
 } from '../../actors/credential-store.ts';
-import type { Credentials } from '../../machines/session-types.ts';
+import type { Credentials } from '../../machines/legacy/session-types.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

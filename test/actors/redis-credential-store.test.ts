@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialError } from '../../actors/credential-store.ts';
 import { RedisCredentialStore } from '../../actors/redis-credential-store.ts';
 import { randomBytes, toBase64 } from '../../crypto/index.ts';
-import type { Credentials } from '../../machines/session-types.ts';
+import type { Credentials } from '../../machines/legacy/session-types.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const credentials = (n: number): Credentials => ({

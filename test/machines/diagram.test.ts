@@ -4,7 +4,7 @@ import { createMachine } from 'xstate';
 import { toDirectedGraph } from 'xstate/graph';
 import { machineDiagram } from '../../cli/commands/diagram.ts';
 import { diagramEdges, toDot, toMermaid } from '../../machines/diagram.ts';
-import { sessionMachine } from '../../machines/session.ts';
+import { sessionMachine } from '../../machines/legacy/session.ts';
 import { describeMachine } from '../../machines/structure.ts';
 import { DiagramBlockError, readmeDiagram, withDiagram } from '../../service/readme-diagram.ts';
 import { renderSvg } from '../../service/render-svg.ts';

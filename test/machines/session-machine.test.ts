@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromCallback, SimulatedClock } from 'xstate';
 import { buildPairingSecret, toBase64, x25519KeyPair } from '../../crypto/index.ts';
-import { backoffDelay, type SocketActorInput, sessionMachine } from '../../machines/session.ts';
-import type { Credentials, SessionEvent, SocketCommand } from '../../machines/session-types.ts';
+import { backoffDelay, type SocketActorInput, sessionMachine } from '../../machines/legacy/session.ts';
+import type { Credentials, SessionEvent, SocketCommand } from '../../machines/legacy/session-types.ts';
 import { stateName } from '../../machines/state-name.ts';
 
 const CLIENT_ID = toBase64(new Uint8Array(16).fill(7));

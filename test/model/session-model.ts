@@ -6,8 +6,8 @@
 import { fromTransition, initialTransition, type SnapshotFrom, transition } from 'xstate';
 import { buildQrText } from '../../codec/index.ts';
 import { buildPairingSecret, type SessionKeys, toBase64, x25519KeyPair } from '../../crypto/index.ts';
-import { sessionMachine } from '../../machines/session.ts';
-import type { SessionEvent, SessionTiming } from '../../machines/session-types.ts';
+import { sessionMachine } from '../../machines/legacy/session.ts';
+import type { SessionEvent, SessionTiming } from '../../machines/legacy/session-types.ts';
 
 /** Timings for the model runs: distinct so that advancing the clock for one fires only that one. */
 export const MODEL_TIMING: SessionTiming = {

@@ -5,7 +5,7 @@ import type { CredentialStore } from '../../actors/credential-store.ts';
 import { MemoryCredentialStore } from '../../actors/credential-store.ts';
 import { createSession, type Session, type SessionAppEvent } from '../../actors/session.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../emulator/index.ts';
-import type { SessionTiming } from '../../machines/session-types.ts';
+import type { SessionTiming } from '../../machines/legacy/session-types.ts';
 import { http } from './raw-client.ts';
 
 export const PHONE = '491511112222';

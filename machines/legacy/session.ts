@@ -2,8 +2,8 @@
 // media enqueuer are named here and supplied by actors/ (machine.provide swaps them in tests); every
 // timer is an XState delay, so SimulatedClock drives time.
 import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
-import { buildQrText, type MediaReference, summarizeMessage } from '../codec/index.ts';
-import { challengeAnswer, deriveSessionKeys, fromBase64, type SessionKeys } from '../crypto/index.ts';
+import { buildQrText, type MediaReference, summarizeMessage } from '../../codec/index.ts';
+import { challengeAnswer, deriveSessionKeys, fromBase64, type SessionKeys } from '../../crypto/index.ts';
 import {
   type ConnInfo,
   type Credentials,
@@ -96,7 +96,7 @@ const setupSession = setup({
     emitted: {} as SessionEmitted,
   },
   actors: {
-    // Supplied by actors/socket.ts: opens the WebSocket, reports SocketEvents, obeys SocketCommands.
+    // Supplied by actors/legacy/socket.ts: opens the WebSocket, reports SocketEvents, obeys SocketCommands.
     socket: fromCallback<SocketCommand, SocketActorInput>(() => undefined),
   },
   actions: {

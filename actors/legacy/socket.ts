@@ -5,8 +5,8 @@ import { Observable } from 'rxjs';
 import { mergeMap } from 'rxjs/operators';
 import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
-import type { SocketActorInput } from '../machines/session.ts';
-import type { SocketCommand, SocketEvent } from '../machines/session-types.ts';
+import type { SocketActorInput } from '../../machines/legacy/session.ts';
+import type { SocketCommand, SocketEvent } from '../../machines/legacy/session-types.ts';
 import { ClientProtocol, type ProtocolStats } from './client-protocol.ts';
 
 export const WHATSAPP_ORIGIN = 'https://web.whatsapp.com';

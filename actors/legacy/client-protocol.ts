@@ -1,7 +1,7 @@
 // The client's side of one socket, without the socket: turns SocketCommands into frames and frames into
 // SocketEvents (docs/protocol.md parts 1-3). It remembers which tag asked what, so answers find their
 // meaning; binary frames are opened with the session keys, and one whose HMAC fails is dropped and
-// counted, never decoded. Pure bookkeeping: actors/socket.ts owns the WebSocket.
+// counted, never decoded. Pure bookkeeping: actors/legacy/socket.ts owns the WebSocket.
 import {
   type BinaryNode,
   clientBinaryFrame,
@@ -17,9 +17,9 @@ import {
   readIncomingNode,
   TagGenerator,
   toProtoJid,
-} from '../codec/index.ts';
-import { fromBase64, openFrame, type SessionKeys, sealFrame, toBase64 } from '../crypto/index.ts';
-import type { ConnInfo, SocketCommand, SocketEvent } from '../machines/session-types.ts';
+} from '../../codec/index.ts';
+import { fromBase64, openFrame, type SessionKeys, sealFrame, toBase64 } from '../../crypto/index.ts';
+import type { ConnInfo, SocketCommand, SocketEvent } from '../../machines/legacy/session-types.ts';
 
 /** The client version walink announces in init (docs/protocol.md §2.1). */
 export const CLIENT_VERSION = [2, 2142, 12] as const;

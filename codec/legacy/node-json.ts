@@ -1,6 +1,6 @@
 // Nodes as JSON for people reading captures: byte content becomes {"hex": "…"} (the form of
 // test/fixtures/vectors/binary/known-nodes.json), and back.
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr } from './node.ts';
 
 export type JsonNode = [string, Record<string, string> | null, JsonNode[] | string | { hex: string } | null];

@@ -8,8 +8,8 @@ import type {
   MessageSummary,
   Receipt,
   WebMessageInfo,
-} from '../codec/index.ts';
-import type { SessionKeys } from '../crypto/index.ts';
+} from '../../codec/index.ts';
+import type { SessionKeys } from '../../crypto/index.ts';
 
 /** docs/protocol.md §2.4's stored set. Keys are raw bytes here; stores serialise them. */
 export interface Credentials {
@@ -55,7 +55,7 @@ export interface ConnInfo {
   ref?: string;
 }
 
-/** What the socket actor reports (actors/socket-protocol.ts turns frames into these). */
+/** What the socket actor reports (actors/legacy/client-protocol.ts turns frames into these). */
 export type SocketEvent =
   | { type: 'SOCKET_OPEN' }
   | { type: 'SOCKET_CLOSED'; code: number; reason: string }

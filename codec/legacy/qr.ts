@@ -1,5 +1,5 @@
 // QR text (docs/protocol.md §2.2): `<ref>,<base64(public key, 32 bytes)>,<clientId>`.
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 
 export interface QrPayload {
   ref: string;

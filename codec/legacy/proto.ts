@@ -2,7 +2,7 @@
 // Decoded objects are plain: uint64 → number, bytes → Uint8Array, absent fields stay absent.
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 
 const schema = protobuf.parse(readFileSync(new URL('./proto/whatsapp.proto', import.meta.url), 'utf8'), {
   keepCase: true,

@@ -1,5 +1,5 @@
 // WebSocket frames (docs/protocol.md §1): `<tag>,<payload>` in both directions, text or binary.
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 
 export type ServerFrame =
   | { kind: 'json'; tag: string; data: unknown }

@@ -15,7 +15,7 @@ import {
   pongFrame,
   serverBinaryFrame,
   type WebMessageInfo,
-} from '../codec/index.ts';
+} from '../../codec/index.ts';
 import {
   buildPairingSecret,
   challengeAnswer,
@@ -25,7 +25,7 @@ import {
   randomBytes,
   sealFrame,
   toBase64,
-} from '../crypto/index.ts';
+} from '../../crypto/index.ts';
 import { connectionMachine, MAX_REREFS } from './connection-machine.ts';
 import type { Step } from './faults.ts';
 import type { Hub } from './hub.ts';

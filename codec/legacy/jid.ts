@@ -1,6 +1,6 @@
 // JIDs: `user[.agent][:device]@server`. The JSON side and node attributes use `@c.us`; protobuf
 // messages use `@s.whatsapp.net` (docs/protocol.md §3).
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 
 export interface JidParts {
   user: string;

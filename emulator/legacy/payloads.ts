@@ -1,6 +1,6 @@
 // What the server says, as docs/protocol.md §2 and 3 spell it: the Conn object, Stream and Props pushes,
 // and the binary responses to contacts and chat queries.
-import type { BinaryNode } from '../codec/index.ts';
+import type { BinaryNode } from '../../codec/index.ts';
 import type { Phone, Tokens } from './world.ts';
 
 export const SERVER_VERSION = '2.2142.12';

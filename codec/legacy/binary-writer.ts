@@ -1,6 +1,6 @@
 // Encoder for legacy binary nodes, making docs/protocol.md §3's encoder choices: tokens first, then JID pairs
 // with packed users, then raw BINARY_* strings. Writes into one growable buffer.
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 import { type BinaryNode, PACKED_MAX, WIRE } from './node.ts';
 import { type Dictionary, TOKENS_V11, tokenTables } from './tokens.ts';
 

@@ -1,7 +1,7 @@
 // Decoder for legacy binary nodes (docs/protocol.md §3). It is fed hostile bytes by design: every length is
 // checked against what remains before anything is read or allocated, and every failure is a CodecError
 // carrying the offset. Token lookups are array indexing; text goes through one shared TextDecoder.
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr, WIRE } from './node.ts';
 import { type Dictionary, TOKENS_V11, tokenTables, USER_SERVER } from './tokens.ts';
 

@@ -1,12 +1,12 @@
 // What all sockets of one emulator share: the world, refs, which socket holds which browser,
 // messages waiting for a browser to come back, faults and counters.
 import type { Logger } from 'pino';
-import { parseQrText, userJid, type WebMessageInfo } from '../codec/index.ts';
-import { randomBytes, toBase64 } from '../crypto/index.ts';
+import { parseQrText, userJid, type WebMessageInfo } from '../../codec/index.ts';
+import { randomBytes, toBase64 } from '../../crypto/index.ts';
+import { HttpError } from '../http-util.ts';
+import { MediaStore } from '../media-store.ts';
 import type { Connection } from './connection.ts';
 import { FaultBook } from './faults.ts';
-import { HttpError } from './http-util.ts';
-import { MediaStore } from './media-store.ts';
 import type { Browser, Phone, World } from './world.ts';
 
 interface RefEntry {

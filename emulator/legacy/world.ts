@@ -2,7 +2,7 @@
 // rotating tokens, and the refs that name sockets waiting for a scan. Optionally persisted to a file
 // (atomically, mode 0600: it holds session keys) so a restarted emulator still knows its browsers.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { fromBase64, randomBytes, type SessionKeys, toBase64 } from '../crypto/index.ts';
+import { fromBase64, randomBytes, type SessionKeys, toBase64 } from '../../crypto/index.ts';
 
 export interface Phone {
   number: string;

@@ -1,4 +1,4 @@
-import { CodecError } from './errors.ts';
+import { CodecError } from '../errors.ts';
 import { TOKENS_V11 } from './tokens-v11.ts';
 
 export { TOKENS_V11 };
