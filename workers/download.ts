@@ -18,7 +18,7 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-/** The host directPaths are joined to when a message carries no url (docs/protocol.md §4.2). */
+/** The host directPaths are joined to when a message carries no url (docs/protocol.md §4.4). */
 export const DEFAULT_MEDIA_HOST = 'https://mmg.whatsapp.net';
 
 export function mediaUrl(job: { url?: string; directPath?: string }, mediaHost = DEFAULT_MEDIA_HOST): string {
