@@ -1,4 +1,4 @@
-// Known-answer data copied from test/fixtures/vectors into the repo (test/fixtures/vectors).
+// Known-answer data: the public vectors copied into test/fixtures/vectors (its README names their sources).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
