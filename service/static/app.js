@@ -332,6 +332,13 @@ function connect() {
   source.addEventListener('error', () => {
     $('#live').textContent = 'reconnecting';
     $('#live').classList.remove('on');
+    // A refused stream is not retried by the browser: a token that no longer holds asks for the new one.
+    if (source.readyState === EventSource.CLOSED) {
+      api('GET', '/api/info').then(
+        () => setTimeout(connect, 1000),
+        (error) => (error.status === 401 ? askForToken() : setTimeout(connect, 1000)),
+      );
+    }
   });
   source.addEventListener('hello', (message) => {
     const { sessions, jobs } = JSON.parse(message.data);

@@ -1,7 +1,8 @@
 // Who may use `walink serve`'s API: the Host header (DNS rebinding), Origin and Sec-Fetch-Site (other
 // pages), the token (bearer or cookie), JSON bodies only; the token file; --no-auth on loopback only;
 // and the limits: half-sent requests, malformed paths, prototype names, the session cap.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -167,6 +168,22 @@ describe('the API token', () => {
     await expect(loadOrCreateApiToken(file)).rejects.toBeInstanceOf(ApiTokenError);
   });
 
+  it('can be left out only on loopback: walink serve --no-auth --host 0.0.0.0 does not start', () => {
+    const dir = tempDir('walink-noauth-');
+    cleanups.push(() => dir.remove());
+    const home = join(dir.path, 'home');
+    const run = spawnSync(
+      process.execPath,
+      ['bin/walink.js', 'serve', '--no-auth', '--host', '0.0.0.0', '--port', '0', '--home', home],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'walink serve: --no-auth is only for a loopback --host (127.0.0.1, ::1, localhost), not 0.0.0.0',
+    ]);
+    expect(existsSync(home)).toBe(false);
+  });
+
   it('can be left out only on loopback (--no-auth)', async () => {
     await expect(serve({ token: null, host: '0.0.0.0' })).rejects.toMatchObject({
       code: 'WALINK_NO_AUTH_NOT_LOOPBACK',
@@ -289,6 +306,22 @@ describe('limits and odd requests', () => {
     ]);
     expect(half).toBeLessThan(2_000);
     expect(idle).toBeLessThan(2_000);
+  });
+
+  it('needs the token for the live stream, and forgets a client once it has gone', async () => {
+    const { http, host } = await serve({ events: { heartbeatMs: 20 } });
+    expect((await raw(http.url, 'GET', '/api/events', { host })).status).toBe(401);
+    const controller = new AbortController();
+    const stream = await fetch(`${http.url}/api/events`, { headers: bearer, signal: controller.signal });
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes(': keep-alive')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text.startsWith('event: hello\n')).toBe(true);
+    expect(http.events.size).toBe(1);
+    controller.abort();
+    const deadline = Date.now() + 5_000;
+    while (http.events.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(http.events.size).toBe(0);
   });
 
   it('answers 400 for a malformed percent-encoding and 404 for prototype names', async () => {
