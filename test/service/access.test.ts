@@ -60,6 +60,8 @@ function raw(
       },
     );
     req.on('error', reject);
+    // An answer that never ends (a stream let through) fails the test instead of hanging it.
+    req.setTimeout(5_000, () => req.destroy(new Error(`no whole answer to ${method} ${path} in 5 s`)));
     req.end(body);
   });
 }
