@@ -139,13 +139,24 @@ function dotString(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/** The SVG id of the edge that draws the transitions from `source` to `target` (the inspector lights it). */
+export function edgeId(edge: { source: string; target: string }): string {
+  return `edge:${edge.source}~${edge.target}`;
+}
+
+export interface DotOptions {
+  /** Atomic states drawn in one rank (a column, left to right): e.g. where a session comes to rest. */
+  sameRank?: readonly string[];
+}
+
 /** Graphviz: clusters for compound and parallel states (dashed regions), a dot for each initial state. */
-export function toDot(structure: MachineStructure): string {
+export function toDot(structure: MachineStructure, options: DotOptions = {}): string {
   const states = byPath(structure);
   const clusterOf = (path: string) => dotString(`cluster_${path}`);
+  const sameRank = (options.sameRank ?? []).filter((path) => states.get(path)?.children.length === 0);
   const lines = [
     `digraph ${dotString(structure.id)} {`,
-    '  compound=true; rankdir=LR; nodesep=0.35; ranksep=0.45;',
+    `  compound=true; rankdir=LR; nodesep=0.35; ranksep=0.45;${sameRank.length > 0 ? ' newrank=true;' : ''}`,
     '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", color="#5b6675", fontname="Helvetica", fontsize=11];',
     '  edge [fontname="Helvetica", fontsize=9, color="#5b6675", fontcolor="#3b4452"];',
   ];
@@ -198,7 +209,7 @@ export function toDot(structure: MachineStructure): string {
     const head = endpoint(edge.target, 'head');
     // Graphviz cannot clip an edge at a cluster that contains its other end (a self-loop on a cluster).
     const attrs = [
-      `id=${dotString(`edge:${edge.source}~${edge.target}`)}`,
+      `id=${dotString(edgeId(edge))}`,
       `label=${dotString(edge.labels.join('\n'))}`,
       ...(tail.attr && !edge.target.startsWith(`${edge.source}.`) && edge.source !== edge.target
         ? [tail.attr]
@@ -209,6 +220,8 @@ export function toDot(structure: MachineStructure): string {
     ];
     lines.push(`  ${tail.node} -> ${head.node} [${attrs.join(', ')}];`);
   }
+  if (sameRank.length > 0)
+    lines.push(`  { rank=same; ${sameRank.map((p) => `${dotString(p)};`).join(' ')} }`);
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 // `walink serve`'s HTTP side: a JSON API over the session service, the page and its assets (all local),
-// QR codes as SVG images, machine diagrams, and Server-Sent Events for live updates.
+// QR codes as SVG images, machine diagrams, and Server-Sent Events for live updates. Every request is
+// checked by an AccessPolicy first (Host, Origin, token, JSON bodies): see service/access.ts.
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import QRCode from 'qrcode';
 import { HttpError, readJson, requireObject, sendJson } from '../emulator/http-util.ts';
 import { DEFAULT_PHONE, scanAsPhone } from '../emulator/index.ts';
-import { toDot } from '../machines/diagram.ts';
+import { diagramEdges, edgeId, toDot } from '../machines/diagram.ts';
 import { describeMachine } from '../machines/structure.ts';
-import { MACHINES } from './machine-registry.ts';
+import { AccessPolicy, urlHost } from './access.ts';
+import { EventStreamHub, type EventStreamOptions } from './event-stream.ts';
+import { machineNamed, restingStates } from './machine-registry.ts';
 import { renderSvg } from './render-svg.ts';
 import { type SessionService, SessionServiceError } from './session-service.ts';
 
@@ -30,11 +33,23 @@ export interface HttpServiceOptions {
   queueCounts?: () => Promise<Record<string, number>>;
   host?: string;
   port?: number;
+  /** The API token (loadOrCreateApiToken); null serves without one, on a loopback host only. */
+  token: string | null;
+  /** Host header values accepted besides the addresses it listens on: `name` (any port) or `name:port`. */
+  allowedHosts?: readonly string[];
+  /** Backpressure for the live stream's clients. */
+  events?: EventStreamOptions;
+  /** A request's headers (and an idle connection's first bytes) must arrive within this (default 10 s). */
+  headersTimeoutMs?: number;
+  /** A whole request must arrive within this (default 30 s; bodies here are a few bytes). */
+  requestTimeoutMs?: number;
 }
 
 export interface HttpService {
   url: string;
   server: Server;
+  /** The live stream's clients, and how many were dropped for not reading. */
+  events: Pick<EventStreamHub, 'size' | 'dropped'>;
   close(): Promise<void>;
 }
 
@@ -45,19 +60,44 @@ const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
-const SSE_HEARTBEAT_MS = 15_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+// Every answer: no sniffing a JSON answer into a script, no framing by another page (clickjacking the
+// buttons), nothing loaded from anywhere else.
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy':
+    "default-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+function pathParts(pathname: string): string[] {
+  try {
+    return pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, 'the path has a malformed percent-encoding');
+  }
+}
 
 export async function startHttpService(options: HttpServiceOptions): Promise<HttpService> {
   const { service } = options;
   const diagrams = new Map<string, Promise<string>>();
-  const sseClients = new Set<ServerResponse>();
+  const stream = new EventStreamHub(options.events);
+  // Made once the port is bound: the Host check and the cookie's name need it.
+  let access: AccessPolicy | undefined;
+
+  const machineOr404 = (name: string) => {
+    const machine = machineNamed(name);
+    if (!machine) throw new HttpError(404, `no machine named ${name}`);
+    return machine;
+  };
 
   const diagramSvg = (name: string) => {
-    const machine = MACHINES[name];
-    if (!machine) throw new HttpError(404, `no machine named ${name}`);
+    const machine = machineOr404(name);
     let svg = diagrams.get(name);
     if (!svg) {
-      svg = renderSvg(toDot(describeMachine(machine)));
+      svg = renderSvg(toDot(describeMachine(machine), { sameRank: restingStates(machine) }));
       diagrams.set(name, svg);
     }
     return svg;
@@ -69,10 +109,14 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!access) throw new HttpError(503, 'starting');
+    access.checkHost(req);
+    for (const [header, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(header, value);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = pathParts(url.pathname);
     const method = req.method ?? 'GET';
 
+    // The page and its assets hold no data: anyone who may reach the host gets them, the API needs the token.
     if (method === 'GET' && (parts.length === 0 || (parts[0] === 'static' && parts.length === 2))) {
       const file = parts.length === 0 ? 'index.html' : parts[1]!;
       if (!STATIC_FILES.has(file)) throw new HttpError(404, 'no such file');
@@ -82,16 +126,27 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
       return;
     }
     if (parts[0] !== 'api') throw new HttpError(404, 'not found');
+    access.checkSite(req);
+    access.checkBody(req);
     const [, resource, name, action] = parts;
+    // The page trades the token it was opened with (`/#token=…`) for the cookie.
+    if (resource === 'login' && !name && method === 'POST') return signIn(req, res, access);
+    access.checkToken(req);
 
     if (resource === 'info' && method === 'GET') return sendJson(res, 200, options.info);
     if (resource === 'events' && method === 'GET') return openEventStream(req, res);
     if (resource === 'machines' && name && method === 'GET') {
       if (action === 'diagram.svg') return sendText(res, 'image/svg+xml', await diagramSvg(name));
       if (action === 'structure') {
-        const machine = MACHINES[name];
-        if (!machine) throw new HttpError(404, `no machine named ${name}`);
-        return sendJson(res, 200, describeMachine(machine));
+        const structure = describeMachine(machineOr404(name));
+        // Which transitions each drawn edge stands for: the page lights the edge a transition took.
+        const edges = diagramEdges(structure).map((edge) => ({
+          id: edgeId(edge),
+          source: edge.source,
+          target: edge.target,
+          transitionIds: edge.transitionIds,
+        }));
+        return sendJson(res, 200, { ...structure, edges });
       }
     }
     if (resource === 'jobs' && method === 'GET') {
@@ -144,6 +199,14 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     );
   };
 
+  const signIn = async (req: IncomingMessage, res: ServerResponse, policy: AccessPolicy) => {
+    const { token } = requireObject(await readJson(req, 1_024));
+    if (!policy.authRequired) return sendJson(res, 200, { signedIn: true });
+    if (typeof token !== 'string' || !policy.matches(token)) throw new HttpError(401, 'wrong token');
+    res.setHeader('set-cookie', policy.cookie());
+    return sendJson(res, 200, { signedIn: true });
+  };
+
   // The embedded emulator's phone scans the session's current QR code (a demo convenience).
   const scanWithEmulatorPhone = async (name: string, body: unknown) => {
     const phone = (requireObject(body).phone as string | undefined) ?? DEFAULT_PHONE;
@@ -163,49 +226,53 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     return view;
   };
 
-  const openEventStream = (req: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
-    // The page first gets the whole picture, then every change.
-    res.write(
+  // The page first gets the whole picture, then every change.
+  const openEventStream = (req: IncomingMessage, res: ServerResponse) =>
+    stream.open(
+      req,
+      res,
       `event: hello\ndata: ${JSON.stringify({ sessions: service.list(), jobs: service.jobList() })}\n\n`,
     );
-    sseClients.add(res);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    req.on('close', () => {
-      clearInterval(heartbeat);
-      sseClients.delete(res);
-    });
-  };
 
   const subscription = service.updates$.subscribe((update) => {
-    if (sseClients.size === 0) return;
-    const frame = `event: update\ndata: ${JSON.stringify(update)}\n\n`;
-    for (const client of sseClients) client.write(frame);
+    if (stream.size === 0) return;
+    stream.broadcast(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
   });
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      const status = error instanceof HttpError || error instanceof SessionServiceError ? error.status : 500;
-      if (res.headersSent) res.end();
-      else sendJson(res, status, { error: (error as Error).message });
-    });
-  });
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      // Node looks for overdue requests this often (30 s by default, which made 10 s into 40).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      route(req, res).catch((error: unknown) => {
+        const status =
+          error instanceof HttpError || error instanceof SessionServiceError ? error.status : 500;
+        if (res.headersSent) res.end();
+        else sendJson(res, status, { error: (error as Error).message });
+      });
+    },
+  );
+  const host = options.host ?? '127.0.0.1';
+  const policy = (port: number) =>
+    new AccessPolicy({ token: options.token, listenHost: host, port, allowedHosts: options.allowedHosts });
+  policy(options.port ?? 0); // a wrong --no-auth or --allowed-host fails before anything listens
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  access = policy(address.port);
   return {
-    url: `http://${address.address}:${address.port}`,
+    url: `http://${urlHost(address.address)}:${address.port}`,
     server,
+    events: stream,
     async close() {
       subscription.unsubscribe();
-      for (const client of sseClients) client.end();
-      sseClients.clear();
+      stream.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -1,5 +1,5 @@
 // The machines walink can draw and inspect, by name (`walink diagram session`).
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { connectionMachine } from '../emulator/legacy/connection-machine.ts';
 import { sessionMachine } from '../machines/legacy/session.ts';
 
@@ -12,4 +12,26 @@ export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
 
 export function machineNames(): string[] {
   return Object.keys(MACHINES);
+}
+
+/** The machine called `name`, or undefined: only the registry's own keys (not `constructor`, `__proto__`). */
+export function machineNamed(name: string): AnyStateMachine | undefined {
+  return Object.hasOwn(MACHINES, name) ? MACHINES[name] : undefined;
+}
+
+// RESTING: the one place the service decides which states are resting. The machine's `resting` tag when
+// it has one; until then the root's atomic states where a session stops and waits (named here).
+const RESTING_UNTIL_TAGGED = new Set(['loggedOut', 'failed', 'conflict', 'refsExhausted']);
+
+/** The paths of a machine's resting states (drawn side by side in the inspector). */
+export function restingStates(machine: AnyStateMachine): string[] {
+  const tagged: string[] = [];
+  const visit = (node: AnyStateNode) => {
+    if (node.tags.includes('resting')) tagged.push(node.path.join('.'));
+    for (const child of Object.values(node.states)) visit(child as AnyStateNode);
+  };
+  visit(machine.root);
+  if (tagged.length > 0) return tagged;
+  if (machine !== MACHINES.session) return [];
+  return Object.keys(machine.root.states).filter((key) => RESTING_UNTIL_TAGGED.has(key));
 }

@@ -33,6 +33,8 @@ export interface SessionView {
 }
 
 export interface LoggedEvent {
+  /** Counts up per session from 1: the page merges history and live events by it. */
+  seq: number;
   at: number;
   type: string;
   /** The event as sent to the machine, JSON-safe and with secrets redacted. */
@@ -68,7 +70,11 @@ export interface SessionServiceOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Events kept per session for a page that connects late. */
   eventHistory?: number;
+  /** Sessions open at once (default 100): one more is refused with 409. */
+  maxSessions?: number;
 }
+
+export const DEFAULT_MAX_SESSIONS = 100;
 
 const NAME = /^[A-Za-z0-9_-]{1,40}$/;
 const MAX_PAYLOAD_CHARS = 4_000;
@@ -94,6 +100,7 @@ interface Entry {
   session: Session;
   qr: QrView | null;
   events: LoggedEvent[];
+  nextSeq: number;
 }
 
 export class SessionService {
@@ -109,20 +116,30 @@ export class SessionService {
     options.queue.events$.subscribe((event) => this.onJobEvent(event));
   }
 
-  /** Starts a session for every credential file found (a restarted service restores them by login). */
-  async restoreAll(): Promise<string[]> {
+  /**
+   * Starts a session for every credential file found (a restarted service restores them by login), up
+   * to the session limit; the names beyond it are returned as skipped.
+   */
+  async restoreAll(): Promise<{ restored: string[]; skipped: string[] }> {
     let files: string[] = [];
     try {
       files = await readdir(this.options.sessionsDir);
     } catch {
-      return [];
+      return { restored: [], skipped: [] };
     }
     const names = files
       .filter((f) => f.endsWith('.json'))
       .map((f) => f.slice(0, -'.json'.length))
-      .filter((n) => NAME.test(n));
-    for (const name of names) await this.create(name);
-    return names;
+      .filter((n) => NAME.test(n))
+      .sort();
+    const room = Math.max(0, this.maxSessions - this.entries.size - this.opening.size);
+    const restored = names.slice(0, room);
+    for (const name of restored) await this.create(name);
+    return { restored, skipped: names.slice(room) };
+  }
+
+  private get maxSessions(): number {
+    return this.options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   }
 
   list(): SessionView[] {
@@ -163,6 +180,12 @@ export class SessionService {
     if (this.entries.has(name) || this.opening.has(name)) {
       throw new SessionServiceError(409, `a session named ${name} exists`);
     }
+    if (this.entries.size + this.opening.size >= this.maxSessions) {
+      throw new SessionServiceError(
+        409,
+        `${this.maxSessions} sessions are open, the most this service takes (--max-sessions)`,
+      );
+    }
     // Listed only once its session exists; the name is held while it is being opened.
     let entry: Entry | undefined;
     const history = this.options.eventHistory ?? 200;
@@ -171,7 +194,12 @@ export class SessionService {
       // Only the session machine itself; its socket child speaks in commands, not states.
       if (inspection.actorRef.sessionId !== inspection.rootId || !entry) return;
       if (inspection.type === '@xstate.event') {
-        const logged = { at: Date.now(), type: inspection.event.type, payload: loggable(inspection.event) };
+        const logged: LoggedEvent = {
+          seq: entry.nextSeq++,
+          at: Date.now(),
+          type: inspection.event.type,
+          payload: loggable(inspection.event),
+        };
         entry.events.push(logged);
         if (entry.events.length > history) entry.events.shift();
         this.updates.next({ type: 'event', session: name, event: logged });
@@ -192,7 +220,7 @@ export class SessionService {
         queue: this.options.queue,
         inspect,
       });
-      const opened: Entry = { session, qr: null, events: [] };
+      const opened: Entry = { session, qr: null, events: [], nextSeq: 1 };
       entry = opened;
       this.entries.set(name, opened);
       session.events$.subscribe((event) => this.onSessionEvent(name, opened, event));

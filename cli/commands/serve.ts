@@ -4,8 +4,10 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
+import { isLoopbackHost } from '../../service/access.ts';
+import { loadOrCreateApiToken } from '../../service/api-token.ts';
 import { startHttpService } from '../../service/http-server.ts';
-import { SessionService } from '../../service/session-service.ts';
+import { DEFAULT_MAX_SESSIONS, SessionService } from '../../service/session-service.ts';
 import { type StatelyBridge, startStatelyBridge } from '../../service/stately.ts';
 import { openMediaQueue } from '../../workers/open-queue.ts';
 import { startEmbeddedEmulator } from '../embedded-emulator.ts';
@@ -19,6 +21,10 @@ interface ServeCliOptions {
   mediaDir?: string;
   stately?: string | boolean;
   qrTtl: string;
+  maxSessions: string;
+  allowedHost: string[];
+  /** commander's `--no-auth`: false when given. */
+  auth: boolean;
   verbose?: boolean;
 }
 
@@ -34,6 +40,14 @@ export function registerServeCommand(program: Command): void {
     .option('--home <dir>', 'credential files (sessions/<name>.json) and emulator state live here', '.walink')
     .option('--qr-ttl <ms>', "the embedded emulator's QR ref lifetime", '20000')
     .option('--media-dir <dir>', 'where decrypted media goes (default: <home>/media)')
+    .option('--max-sessions <n>', 'sessions open at once; one more is refused', String(DEFAULT_MAX_SESSIONS))
+    .option(
+      '--allowed-host <host>',
+      'also accept this Host header (name: any port, name:port: that one), e.g. behind a proxy; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--no-auth', 'serve the API without its token (only on a loopback --host, for scripts)')
     .option(
       '--stately [ws-url]',
       `also stream inspection events to a Stately inspector (default ${STATELY_DEFAULT})`,
@@ -47,9 +61,19 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be 0..65535');
   const refTtlMs = Number(options.qrTtl);
   if (!Number.isInteger(refTtlMs) || refTtlMs < 1000) throw new Error('--qr-ttl must be at least 1000 ms');
+  const maxSessions = Number(options.maxSessions);
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new Error('--max-sessions must be at least 1');
+  const loopback = isLoopbackHost(options.host);
+  if (!options.auth && !loopback) {
+    throw new Error(
+      `--no-auth is only for a loopback --host (127.0.0.1, ::1, localhost), not ${options.host}`,
+    );
+  }
   const home = resolve(options.home);
   const sessionsDir = join(home, 'sessions');
   await mkdir(sessionsDir, { recursive: true, mode: 0o700 });
+  const tokenFile = join(home, 'api-token');
+  const token = options.auth ? await loadOrCreateApiToken(tokenFile) : null;
 
   let emulator: Emulator | undefined;
   if (!options.url) {
@@ -64,26 +88,39 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   if (options.stately) {
     stately = startStatelyBridge(typeof options.stately === 'string' ? options.stately : STATELY_DEFAULT);
   }
-  const service = new SessionService({ wsUrl, sessionsDir, queue, inspect: stately?.inspect });
+  const service = new SessionService({ wsUrl, sessionsDir, queue, inspect: stately?.inspect, maxSessions });
   const http = await startHttpService({
     service,
     info: { server: wsUrl, emulator: emulator?.url ?? null, queue: kind },
     queueCounts: counts,
     host: options.host,
     port,
+    token,
+    allowedHosts: options.allowedHost,
   });
-  const restored = await service.restoreAll();
+  const { restored, skipped } = await service.restoreAll();
 
-  console.log(`walink serve: open ${http.url}`);
+  // The sign-in link carries the token in its fragment (never sent to a server); it goes to a terminal
+  // only, so a log file or a journal gets the file's name instead.
+  const link = token && process.stdout.isTTY ? `${http.url}/#token=${token}` : `${http.url}/`;
+  console.log(`walink serve: open ${link}`);
+  if (token) {
+    console.log(
+      `  the API needs the token in ${tokenFile} (Authorization: Bearer …; the page signs in with it${process.stdout.isTTY ? ' from the link above' : ''})`,
+    );
+  } else console.log('  --no-auth: the API takes no token (loopback only)');
   console.log(`  sessions talk to ${wsUrl}${emulator ? ' (embedded emulator)' : ''}`);
   console.log(
     `  credential files in ${sessionsDir}${restored.length ? ` (restoring ${restored.join(', ')})` : ''}`,
   );
+  if (skipped.length) {
+    console.log(`  not restored (more than --max-sessions ${maxSessions}): ${skipped.join(', ')}`);
+  }
   console.log(`  ${description}`);
   if (stately) console.log('  inspection events also go to the Stately inspector');
-  if (!['127.0.0.1', 'localhost', '::1'].includes(options.host)) {
+  if (!loopback) {
     console.log(
-      '  warning: the page and its API have no authentication; anyone who reaches this address controls the sessions',
+      '  warning: plain HTTP beyond loopback: the token and the QR codes cross the network unencrypted (put TLS in front)',
     );
   }
 

@@ -5,10 +5,26 @@
 const state = {
   sessions: new Map(),
   jobs: new Map(),
+  /** name → the events shown, ordered by `seq` (history and live events merged without repeats). */
   events: new Map(),
+  /** names whose event history is being fetched (one request each). */
+  loadingEvents: new Set(),
+  /** transition id → the ids of the diagram's edges that draw it. */
+  edgesOf: new Map(),
+  /** the active states the diagram last scrolled to. */
+  followed: '',
   selected: null,
   info: null,
 };
+
+const MAX_EVENTS = 500;
+
+// RESTING: the one place the page decides that a session has come to rest (the machine's `resting`
+// tag once sessions carry `tags`; the state names until then).
+function isResting(session) {
+  if (Array.isArray(session?.tags)) return session.tags.includes('resting');
+  return /^(loggedOut|failed|conflict|refsExhausted)/.test(session?.state ?? '');
+}
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -23,14 +39,24 @@ function element(tag, attributes = {}, ...children) {
   return node;
 }
 
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// Everything but a GET sends JSON, even empty: the service refuses other bodies (a page on another
+// origin could send those without asking).
 async function api(method, path, body) {
+  const sendsBody = method !== 'GET';
   const response = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: sendsBody ? { 'content-type': 'application/json' } : {},
+    body: sendsBody ? JSON.stringify(body ?? {}) : undefined,
   });
   const result = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(result.error ?? `${response.status}`);
+  if (!response.ok) throw new ApiError(response.status, result.error ?? `${response.status}`);
   return result;
 }
 
@@ -118,19 +144,40 @@ function showError(message) {
 // ------------------------------------------------------------------------------------------ inspector
 
 function select(name) {
+  const changed = state.selected !== name;
   state.selected = name;
   $('#inspected').textContent = name ? `— ${name}` : '';
   renderSessions();
+  if (changed) {
+    lightTransitions([]);
+    state.followed = '';
+  }
   highlight();
   renderEvents();
-  if (name && !state.events.has(name)) {
-    api('GET', `/api/sessions/${encodeURIComponent(name)}/events`)
-      .then(({ events }) => {
-        state.events.set(name, events.concat(state.events.get(name) ?? []));
-        renderEvents();
-      })
-      .catch(() => undefined);
-  }
+  if (name && !state.events.has(name)) loadEvents(name);
+}
+
+// The history can overlap the live events that arrived meanwhile: merged by seq, each shown once.
+function loadEvents(name) {
+  if (state.loadingEvents.has(name)) return;
+  state.loadingEvents.add(name);
+  api('GET', `/api/sessions/${encodeURIComponent(name)}/events`)
+    .then(({ events }) => {
+      mergeEvents(name, events);
+      if (name === state.selected) renderEvents();
+    })
+    .catch(() => undefined)
+    .finally(() => state.loadingEvents.delete(name));
+}
+
+/** Adds the events not shown yet; answers those that were new. */
+function mergeEvents(name, incoming) {
+  const known = state.events.get(name) ?? [];
+  const seen = new Set(known.map((event) => event.seq));
+  const fresh = incoming.filter((event) => !seen.has(event.seq));
+  const merged = fresh.length ? known.concat(fresh).sort((a, b) => a.seq - b.seq) : known;
+  state.events.set(name, merged.slice(-MAX_EVENTS));
+  return fresh;
 }
 
 function highlight() {
@@ -141,18 +188,50 @@ function highlight() {
     group.classList.toggle('active', active.has(group.id.slice('state:'.length)));
   }
   diagram.dataset.active = [...active].join(' ');
+  // A session at rest takes no more transitions: nothing stays lit.
+  if (!session || isResting(session)) lightTransitions([]);
+  followActive();
 }
 
-function flashTransitions(transitionIds) {
-  // Edges are drawn per (source, target); a taken transition lights the edge from its source.
+/** Lights the edges of the transitions just taken (one microstep), and only those. */
+function lightTransitions(transitionIds) {
   const diagram = $('#diagram');
   for (const edge of diagram.querySelectorAll('g.edge.taken')) edge.classList.remove('taken');
   for (const id of transitionIds) {
-    const source = id.slice(0, id.indexOf(' '));
-    for (const edge of diagram.querySelectorAll(`g.edge[id^="edge:${CSS.escape(source)}~"]`)) {
-      edge.classList.add('taken');
-    }
+    for (const edgeId of state.edgesOf.get(id) ?? []) document.getElementById(edgeId)?.classList.add('taken');
   }
+  diagram.dataset.taken = transitionIds.join('\n');
+}
+
+/** Scrolls the diagram (not the page) so the active states are in view, when they changed. */
+function followActive() {
+  const diagram = $('#diagram');
+  const leaves = [...diagram.querySelectorAll('g.node.active')];
+  const key = leaves.map((leaf) => leaf.id).join(' ');
+  if (leaves.length === 0 || key === state.followed) return;
+  state.followed = key;
+  const view = diagram.getBoundingClientRect();
+  const rects = leaves.map((leaf) => leaf.getBoundingClientRect());
+  const box = {
+    left: Math.min(...rects.map((r) => r.left)) - view.left + diagram.scrollLeft,
+    top: Math.min(...rects.map((r) => r.top)) - view.top + diagram.scrollTop,
+    right: Math.max(...rects.map((r) => r.right)) - view.left + diagram.scrollLeft,
+    bottom: Math.max(...rects.map((r) => r.bottom)) - view.top + diagram.scrollTop,
+  };
+  const margin = 32;
+  // Centred when it fits, else its top left corner shown first.
+  const scrollTo = (start, end, size) =>
+    end - start + 2 * margin <= size ? (start + end - size) / 2 : start - margin;
+  const inView =
+    box.left >= diagram.scrollLeft &&
+    box.right <= diagram.scrollLeft + diagram.clientWidth &&
+    box.top >= diagram.scrollTop &&
+    box.bottom <= diagram.scrollTop + diagram.clientHeight;
+  if (inView) return;
+  diagram.scrollTo({
+    left: Math.max(0, scrollTo(box.left, box.right, diagram.clientWidth)),
+    top: Math.max(0, scrollTo(box.top, box.bottom, diagram.clientHeight)),
+  });
 }
 
 function renderEvents() {
@@ -166,32 +245,43 @@ function eventLine(event) {
   const time = new Date(event.at).toISOString().slice(11, 23);
   const { type: _type, ...payload } = event.payload ?? {};
   const text = Object.keys(payload).length ? ` ${JSON.stringify(payload)}` : '';
-  return element('li', {}, `${time} `, element('span', { class: 'type' }, event.type), text);
+  return element(
+    'li',
+    { 'data-seq': String(event.seq) },
+    `${time} `,
+    element('span', { class: 'type' }, event.type),
+    text,
+  );
 }
 
 function appendEvent(name, event) {
-  const events = state.events.get(name) ?? [];
-  events.push(event);
-  if (events.length > 500) events.shift();
-  state.events.set(name, events);
-  if (name === state.selected) {
-    const log = $('#event-log');
-    log.append(eventLine(event));
-    while (log.children.length > 500) log.firstChild.remove();
-    log.scrollTop = log.scrollHeight;
-  }
+  const shown = state.events.get(name) ?? [];
+  const last = shown.at(-1);
+  if (mergeEvents(name, [event]).length === 0 || name !== state.selected) return;
+  if (last && event.seq < last.seq) return renderEvents();
+  const log = $('#event-log');
+  log.append(eventLine(event));
+  while (log.children.length > MAX_EVENTS) log.firstChild.remove();
+  log.scrollTop = log.scrollHeight;
 }
 
 async function loadDiagram() {
-  const response = await fetch('/api/machines/session/diagram.svg');
-  const svg = await response.text();
+  const [svg, structure] = await Promise.all([
+    fetch('/api/machines/session/diagram.svg').then((response) => response.text()),
+    api('GET', '/api/machines/session/structure'),
+  ]);
+  state.edgesOf = new Map();
+  for (const edge of structure.edges) {
+    for (const id of edge.transitionIds) state.edgesOf.set(id, [...(state.edgesOf.get(id) ?? []), edge.id]);
+  }
   const diagram = $('#diagram');
   diagram.innerHTML = svg;
-  // Graphviz gives the drawing a fixed size; the page scales it (Fit) or shows it 1:1.
+  // Graphviz sizes the drawing in points; one point a pixel keeps its 9 pt labels readable and shows
+  // more of it (the page scrolls to the active states). Fit shows it whole.
   const drawing = diagram.querySelector('svg');
-  drawing.dataset.width = drawing.getAttribute('width');
-  drawing.removeAttribute('width');
-  drawing.removeAttribute('height');
+  for (const side of ['width', 'height']) {
+    drawing.setAttribute(side, String(Number.parseFloat(drawing.getAttribute(side))));
+  }
   diagram.dataset.ready = 'true';
   highlight();
 }
@@ -242,6 +332,13 @@ function connect() {
   source.addEventListener('error', () => {
     $('#live').textContent = 'reconnecting';
     $('#live').classList.remove('on');
+    // A refused stream is not retried by the browser: a token that no longer holds asks for the new one.
+    if (source.readyState === EventSource.CLOSED) {
+      api('GET', '/api/info').then(
+        () => setTimeout(connect, 1000),
+        (error) => (error.status === 401 ? askForToken() : setTimeout(connect, 1000)),
+      );
+    }
   });
   source.addEventListener('hello', (message) => {
     const { sessions, jobs } = JSON.parse(message.data);
@@ -249,6 +346,8 @@ function connect() {
     state.jobs = new Map(jobs.map((j) => [j.id, j]));
     if (!state.sessions.has(state.selected)) state.selected = null;
     if (!state.selected && sessions.length) select(sessions[0].name);
+    // After a reconnect: what happened meanwhile (merged, nothing twice).
+    else if (state.selected) loadEvents(state.selected);
     renderSessions();
     renderJobs();
     highlight();
@@ -263,12 +362,14 @@ function connect() {
       if (update.session.name === state.selected) highlight();
     } else if (update.type === 'session.removed') {
       state.sessions.delete(update.name);
+      // A new session of that name counts its events from 1 again.
+      state.events.delete(update.name);
       if (state.selected === update.name) select(null);
       renderSessions();
     } else if (update.type === 'event') {
       appendEvent(update.session, update.event);
     } else if (update.type === 'transition' && update.session === state.selected) {
-      flashTransitions(update.transitions);
+      if (!isResting(state.sessions.get(update.session))) lightTransitions(update.transitions);
     } else if (update.type === 'job') {
       state.jobs.set(update.job.id, update.job);
       renderJobs();
@@ -276,8 +377,41 @@ function connect() {
   });
 }
 
+// ------------------------------------------------------------------------------------------- sign-in
+
+// Opened with `/#token=…` (the link walink serve prints in a terminal) the page trades the token for
+// an HttpOnly cookie and drops it from the address bar; the fragment never reaches a server.
+async function signInFromLink() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  await api('POST', '/api/login', { token }).catch(() => undefined);
+}
+
+function askForToken() {
+  const form = $('#sign-in');
+  form.hidden = false;
+  $('main').hidden = true;
+  $('#live').textContent = 'signed out';
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    api('POST', '/api/login', { token: $('#token').value.trim() })
+      .then(() => location.reload())
+      .catch((error) => {
+        $('#sign-in-error').textContent = error.message;
+        $('#sign-in-error').hidden = false;
+      });
+  });
+}
+
 async function main() {
-  state.info = await api('GET', '/api/info');
+  await signInFromLink();
+  try {
+    state.info = await api('GET', '/api/info');
+  } catch (error) {
+    if (error.status === 401) return askForToken();
+    throw error;
+  }
   $('#info').textContent =
     `server ${state.info.server} · ${state.info.emulator ? 'embedded emulator · ' : ''}media queue: ${state.info.queue}`;
   $('#new-session').addEventListener('submit', (event) => {
@@ -292,8 +426,10 @@ async function main() {
   });
   $('#zoom').addEventListener('click', () => {
     const diagram = $('#diagram');
-    diagram.classList.toggle('actual-size');
-    $('#zoom').textContent = diagram.classList.contains('actual-size') ? 'Fit' : '1:1';
+    diagram.classList.toggle('fit');
+    $('#zoom').textContent = diagram.classList.contains('fit') ? '1:1' : 'Fit';
+    state.followed = '';
+    followActive();
   });
   await loadDiagram();
   connect();

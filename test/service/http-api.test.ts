@@ -11,9 +11,34 @@ import { startStatelyBridge } from '../../service/stately.ts';
 import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
 import { openMediaQueue } from '../../workers/open-queue.ts';
 import { tempDir } from '../support/media.ts';
-import { http } from '../support/raw-client.ts';
+import { http as plainHttp } from '../support/raw-client.ts';
 import { startRedis } from '../support/redis.ts';
 import { emulator } from '../support/session-harness.ts';
+
+const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** The service's API as a script calls it: JSON, with the bearer token. */
+async function http(base: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(method === 'GET' ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // SVG and other text stays text.
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: test answers are read field by field
+  return { status: response.status, body: parsed as any };
+}
+
+const authorized = { headers: { authorization: `Bearer ${TOKEN}` } };
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -29,6 +54,7 @@ async function serviceAt(
   const http = await startHttpService({
     service,
     info: { server: server.wsUrl, emulator: server.url, queue: 'in-process' },
+    token: TOKEN,
   });
   cleanups.push(async () => {
     await http.close();
@@ -77,6 +103,42 @@ describe('the service API', () => {
     expect((await http(api.url, 'PUT', '/api/sessions')).status).toBe(405);
   });
 
+  it('draws the session machine with its resting states in one column, and names what each edge draws', async () => {
+    const server = await emulator();
+    cleanups.push(() => server.close());
+    const dir = tempDir('walink-api-');
+    cleanups.push(() => dir.remove());
+    const { http: api } = await serviceAt(dir.path, server);
+
+    const svg = (await http(api.url, 'GET', '/api/machines/session/diagram.svg')).body as string;
+    const centreX = (state: string) => {
+      const match = new RegExp(`<g id="state:${state}" class="node">[\\s\\S]*?<text[^>]* x="([\\d.]+)"`).exec(
+        svg,
+      );
+      return Number(match?.[1]);
+    };
+    const column = ['loggedOut', 'failed', 'conflict', 'refsExhausted'].map(centreX);
+    expect(column.every((x) => Number.isFinite(x))).toBe(true);
+    expect(new Set(column).size).toBe(1);
+
+    // The page lights an edge by the transitions it draws: each id names one edge per target.
+    const structure = (await http(api.url, 'GET', '/api/machines/session/structure')).body as {
+      transitions: { id: string; source: string; targets: string[] }[];
+      edges: { id: string; transitionIds: string[] }[];
+    };
+    const rerefing = structure.edges.filter((e) => e.id.startsWith('edge:online.qr.rerefing~'));
+    expect(rerefing.map((e) => e.id).sort()).toEqual([
+      'edge:online.qr.rerefing~online.qr.kept',
+      'edge:online.qr.rerefing~online.qr.showing',
+      'edge:online.qr.rerefing~refsExhausted',
+    ]);
+    for (const transition of structure.transitions) {
+      const drawnBy = structure.edges.filter((e) => e.transitionIds.includes(transition.id)).map((e) => e.id);
+      expect(drawnBy.sort()).toEqual(transition.targets.map((t) => `edge:${transition.source}~${t}`).sort());
+      for (const id of drawnBy) expect(svg).toContain(`id="${id}"`);
+    }
+  });
+
   it('serves the QR code as an SVG image, streams updates, and restores sessions after a restart', async () => {
     const server = await emulator();
     cleanups.push(() => server.close());
@@ -85,7 +147,7 @@ describe('the service API', () => {
     const first = await serviceAt(dir.path, server);
 
     // Live updates: the stream starts with the whole picture, then every change.
-    const stream = await fetch(`${first.http.url}/api/events`);
+    const stream = await fetch(`${first.http.url}/api/events`, authorized);
     const reader = stream.body!.getReader();
     let received = '';
     void (async () => {
@@ -102,12 +164,13 @@ describe('the service API', () => {
       const view = (await http(first.http.url, 'GET', '/api/sessions/alice')).body;
       return view.qr ?? undefined;
     });
-    const image = await fetch(`${first.http.url}/api/sessions/alice/qr.svg`);
+    const image = await fetch(`${first.http.url}/api/sessions/alice/qr.svg`, authorized);
     expect(image.headers.get('content-type')).toBe('image/svg+xml');
     expect(await image.text()).toMatch(/^<svg[^>]*viewBox/);
     // By its ref the image is cacheable; a ref no longer shown is gone.
     const byRef = await fetch(
       `${first.http.url}/api/sessions/alice/qr.svg?ref=${encodeURIComponent(qr.ref)}`,
+      authorized,
     );
     expect(byRef.headers.get('cache-control')).toContain('immutable');
     expect(await byRef.text()).toMatch(/^<svg[^>]*viewBox/);
@@ -143,7 +206,7 @@ describe('the service API', () => {
     await first.service.close();
     const second = await serviceAt(dir.path, server);
     const restored = await second.service.restoreAll();
-    expect(restored).toEqual(['alice']);
+    expect(restored).toEqual({ restored: ['alice'], skipped: [] });
     await until(() => (second.service.view('alice')?.state === 'online.ready' ? true : undefined));
     const events = second.service.events('alice').map((e) => e.type);
     expect(events).toContain('LOGIN_RESULT');
@@ -184,6 +247,7 @@ describe('the queue dashboard', () => {
       service,
       info: { server: server.wsUrl, emulator: server.url, queue: opened.kind },
       queueCounts: opened.counts,
+      token: TOKEN,
     });
     cleanups.push(async () => {
       await api.close();
@@ -193,9 +257,9 @@ describe('the queue dashboard', () => {
 
     await service.create('carol');
     const qr = await until(() => service.view('carol')?.qr ?? undefined);
-    await http(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
+    await plainHttp(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
     await until(() => (service.view('carol')?.state === 'online.ready' ? true : undefined));
-    await http(server.url, 'POST', '/phones/491511112222/messages', {
+    await plainHttp(server.url, 'POST', '/phones/491511112222/messages', {
       from: '491700000002@c.us',
       media: { type: 'image', base64: Buffer.alloc(2_000, 1).toString('base64'), mimetype: 'image/jpeg' },
     });
@@ -237,7 +301,7 @@ describe('the Stately bridge', () => {
     });
     await service.create('bob');
     const qr = await until(() => service.view('bob')?.qr ?? undefined);
-    await http(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
+    await plainHttp(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
     await until(() => (service.view('bob')?.state === 'online.ready' ? true : undefined));
     await until(() => (messages.some((m) => m.includes('"CONN"')) ? true : undefined));
 

@@ -26,7 +26,7 @@ export function startServe(args: string[], timeoutMs = 20_000): Promise<RunningS
     void exited.then((code) => reject(new Error(`walink serve exited ${code}: ${output.join('\n')}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);
-      const match = /open (http:\/\/\S+)/.exec(line);
+      const match = /open (http:\/\/[^/\s]+)/.exec(line);
       if (!match) return;
       clearTimeout(timer);
       resolve({
