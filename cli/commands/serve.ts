@@ -4,10 +4,13 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
-import { startHttpService } from '../../service/http-server.ts';
-import { SessionService } from '../../service/session-service.ts';
-import { type StatelyBridge, startStatelyBridge } from '../../service/stately.ts';
-import { openMediaQueue } from '../../workers/open-queue.ts';
+import {
+  SessionService,
+  type StatelyBridge,
+  startHttpService,
+  startStatelyBridge,
+} from '../../service/index.ts';
+import { openMediaQueue } from '../../workers/index.ts';
 import { startEmbeddedEmulator } from '../embedded-emulator.ts';
 import { exitOnStartupError } from '../startup-error.ts';
 
