@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fromBase64, toBase64 } from '../crypto/index.ts';
-import type { Credentials } from '../machines/legacy/session-types.ts';
+import type { Credentials } from '../machines/index.ts';
 
 export interface CredentialStore {
   load(): Promise<Credentials | null>;

@@ -1,24 +1,33 @@
-// The effects machines invoke, and the library API built on them.
-
+// The effects machines invoke, and the library API built on them: createSession and the Session it
+// returns (protocol-neutral), the session manager, the credential stores.
 export {
   CredentialError,
   type CredentialStore,
   FileCredentialStore,
   MemoryCredentialStore,
 } from './credential-store.ts';
-export { CLIENT_VERSION, ClientProtocol, type ProtocolStats } from './legacy/client-protocol.ts';
-export { createSocketActor } from './legacy/socket.ts';
+export {
+  CLIENT_VERSION,
+  ClientProtocol,
+  createSocketActor,
+  FrameDropped,
+  newClientId,
+  Receiver,
+  Sender,
+  type SocketOptions,
+} from './legacy/index.ts';
 export {
   CREDENTIALS_KEY_ENV,
   credentialsKeyFromEnv,
   RedisCredentialStore,
 } from './redis-credential-store.ts';
-export {
-  type CreateSessionOptions,
-  createSession,
-  newClientId,
-  type Session,
-  type SessionAppEvent,
-  type SessionState,
-} from './session.ts';
+export { createSession } from './session.ts';
 export { type ManagedEvent, SessionManager, type SessionManagerOptions } from './session-manager.ts';
+export type {
+  CreateSessionOptions,
+  ProtocolStats,
+  Session,
+  SessionAppEvent,
+  SessionQr,
+  SessionState,
+} from './session-types.ts';

@@ -3,7 +3,7 @@
 // sessions. A SET replaces the whole value atomically, so a reader sees the old or the new set, never a mix.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Credentials } from '../machines/legacy/session-types.ts';
+import type { Credentials } from '../machines/index.ts';
 import {
   CredentialError,
   type CredentialStore,

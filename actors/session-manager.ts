@@ -2,7 +2,8 @@
 // with thousands of stored sessions does not open thousands of sockets and logins at once.
 import PQueue from 'p-queue';
 import { type Observable, Subject } from 'rxjs';
-import { type CreateSessionOptions, createSession, type Session, type SessionAppEvent } from './session.ts';
+import { createSession } from './session.ts';
+import type { CreateSessionOptions, Session, SessionAppEvent, SessionState } from './session-types.ts';
 
 export interface SessionManagerOptions {
   /** Sessions connecting (socket open → ready or a resting state) at the same time (default 50). */
@@ -17,8 +18,9 @@ export interface ManagedEvent {
   event: SessionAppEvent;
 }
 
-/** States after which a connect no longer needs its slot: ready, waiting for a human, or given up. */
-const SETTLED = /^(online\.ready|online\.qr|loggedOut|failed|conflict|refsExhausted)/;
+/** A connect no longer needs its slot once the session is ready, waits for a human, or rests. */
+const hasSettled = ({ tags }: SessionState) =>
+  tags.includes('ready') || tags.includes('needsScan') || tags.includes('resting');
 
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
@@ -71,7 +73,7 @@ export class SessionManager {
     const settled = this.connects.add(async () => {
       if (this.sessions.get(name) !== session) return;
       session.start();
-      await session.waitFor((state) => SETTLED.test(state), slotMs).catch(() => undefined);
+      await session.waitFor(hasSettled, slotMs).catch(() => undefined);
     });
     return { session, settled };
   }

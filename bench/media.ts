@@ -10,7 +10,7 @@ import { buildSync } from 'esbuild';
 import pino from 'pino';
 import { expandMediaKey } from '../crypto/index.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { BullMediaQueue } from '../workers/bullmq-queue.ts';
+import { BullMediaQueue } from '../workers/index.ts';
 import { round } from './measure.ts';
 
 const MIB = 1024 * 1024;

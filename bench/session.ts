@@ -7,15 +7,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { createActor, fromCallback } from 'xstate';
-import { MemoryCredentialStore } from '../actors/credential-store.ts';
-import { ClientProtocol } from '../actors/legacy/client-protocol.ts';
-import { createSession } from '../actors/session.ts';
-import { SessionManager } from '../actors/session-manager.ts';
+import { ClientProtocol, createSession, MemoryCredentialStore, SessionManager } from '../actors/index.ts';
 import { decodeNode, encodeNode, serverBinaryFrame } from '../codec/index.ts';
 import { openFrame, randomBytes, sealFrame, toBase64, x25519KeyPair } from '../crypto/index.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { type SocketActorInput, sessionMachine } from '../machines/legacy/session.ts';
-import type { SocketCommand, SocketEvent } from '../machines/legacy/session-types.ts';
+import {
+  type SocketActorInput,
+  type SocketCommand,
+  type SocketEvent,
+  sessionMachine,
+} from '../machines/index.ts';
 import { relayAction } from './corpus.ts';
 import { measure, round } from './measure.ts';
 
@@ -48,10 +49,13 @@ function readySession() {
   });
   actor.start();
   for (const event of [
-    { type: 'SOCKET_OPEN' },
-    { type: 'INIT_OK', ref: '1@r', ttl: 20_000 },
-    { type: 'CONN', conn: { wid: 'w@c.us', clientToken: 'c2', serverToken: 's2', browserToken: 'b2' } },
-    { type: 'LOGIN_RESULT', status: 200 },
+    { type: 'socket.open' },
+    { type: 'init.ok', ref: '1@r', ttl: 20_000 },
+    {
+      type: 'server.conn',
+      conn: { wid: 'w@c.us', clientToken: 'c2', serverToken: 's2', browserToken: 'b2' },
+    },
+    { type: 'login.result', status: 200 },
   ] as SocketEvent[])
     actor.send(event);
   const state = JSON.stringify(actor.getSnapshot().value);
@@ -73,7 +77,7 @@ function frameStream(): Record<string, unknown> {
     let next = 0;
     const full = measure(() => {
       const frame = frames[next++ % frames.length]!;
-      for (const event of ready.protocol.incoming(frame, true)) ready.actor.send(event);
+      ready.actor.send(ready.protocol.incoming(frame, true));
     });
     if (ready.messages() < full.iterations * perFrame)
       throw new Error('the ready machine did not emit every message');
@@ -109,18 +113,18 @@ async function restoreTime(): Promise<Record<string, unknown>> {
         });
     });
     pairing.start();
-    await pairing.waitFor((s) => s === 'online.ready', 10_000);
+    await pairing.waitFor((s) => s.name === 'online.ready', 10_000);
     await pairing.stop();
     const samples: number[] = [];
     for (let i = 0; i < 40; i++) {
       const session = await createSession({ url: emu.wsUrl, store });
       let opened = 0;
       session.events$.subscribe((e) => {
-        // online.initializing is entered on SOCKET_OPEN.
+        // online.initializing is entered on socket.open.
         if (e.type === 'state' && e.state === 'online.initializing') opened = performance.now();
       });
       session.start();
-      await session.waitFor((s) => s === 'online.ready', 10_000);
+      await session.waitFor((s) => s.name === 'online.ready', 10_000);
       samples.push(performance.now() - opened);
       await session.stop();
     }
@@ -169,7 +173,7 @@ async function scale(count: number): Promise<Record<string, unknown>> {
     });
     await Promise.all(stores.map((store, i) => pairing.add(String(i), { url: wsUrl, store, timing })));
     await Promise.all(
-      pairing.names().map((n) => pairing.get(n)!.waitFor((s) => s === 'online.ready', 60_000)),
+      pairing.names().map((n) => pairing.get(n)!.waitFor((s) => s.name === 'online.ready', 60_000)),
     );
     await pairing.stopAll();
     // Closing sockets finish their close handshakes before the stopped sessions can be collected.
@@ -181,7 +185,7 @@ async function scale(count: number): Promise<Record<string, unknown>> {
     const sessions = await Promise.all(
       stores.map((store, i) => manager.add(String(i), { url: wsUrl, store, timing })),
     );
-    await Promise.all(sessions.map((s) => s.waitFor((state) => state === 'online.ready', 60_000)));
+    await Promise.all(sessions.map((s) => s.waitFor((state) => state.name === 'online.ready', 60_000)));
     const seconds = (performance.now() - started) / 1000;
     collectGarbage();
     const after = process.memoryUsage();

@@ -1,9 +1,9 @@
 // What `walink start` shows: every state transition, the QR code with its remaining lifetime, messages,
 // media jobs, faults. Human lines by default, JSON lines with --json; never a secret either way.
 import QRCode from 'qrcode';
-import type { SessionAppEvent } from '../actors/session.ts';
+import type { SessionAppEvent } from '../actors/index.ts';
 import { jsonSafe } from '../service/json-safe.ts';
-import type { MediaJobEvent } from '../workers/media-job.ts';
+import type { MediaJobEvent } from '../workers/index.ts';
 
 export interface Printer {
   session(event: SessionAppEvent): Promise<void>;

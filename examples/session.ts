@@ -4,9 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSession, FileCredentialStore } from '../actors/index.ts';
-import { startEmulator } from '../emulator/index.ts';
-import { InProcessMediaQueue } from '../workers/index.ts';
+import { createSession, FileCredentialStore, InProcessMediaQueue, startEmulator } from '../index.ts';
 
 const emulator = await startEmulator({ port: 0 });
 const home = mkdtempSync(join(tmpdir(), 'walink-example-'));
@@ -29,9 +27,9 @@ session.events$.subscribe(async (event) => {
   if (event.type === 'message') console.log('message', event.message.sender, event.message.text);
   if (event.type === 'message.ack') console.log('acknowledged', event.id, event.status);
 });
-session.start(); // after subscribing, so no event is missed
+session.start(); // before or after subscribing: state$ replays the state, events$ the QR code that is up
 
-await session.waitFor((state) => state === 'online.ready');
+await session.waitFor((state) => state.tags.includes('ready'));
 await fetch(`${emulator.url}/phones/491511112222/messages`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -41,6 +39,6 @@ session.send('491700000001@c.us', 'hello from walink');
 await new Promise((resolve) => setTimeout(resolve, 300));
 
 session.logout();
-await session.waitFor((state) => state === 'loggedOut');
+await session.waitFor((state) => state.name === 'loggedOut');
 await session.stop();
 await emulator.close();

@@ -17,7 +17,7 @@ interface Edge {
   transitionIds: string[];
 }
 
-/** `LOGIN_RESULT [status(401) | tosBlocked]`: one label per trigger; an unguarded one needs no guards. */
+/** `login.result [status(401) | tosBlocked]`: one label per trigger; an unguarded one needs no guards. */
 function edgeLabels(transitions: TransitionInfo[]): string[] {
   const guardsByTrigger = new Map<string, { trigger: TransitionInfo; guards: string[] | null }>();
   for (const t of transitions) {

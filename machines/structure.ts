@@ -63,7 +63,7 @@ function triggerLabel(trigger: Trigger): string {
   return 'always';
 }
 
-/** A short label: `LOGIN_RESULT [status(200)]`, `after qrRefresh`, `always [restoring]`. */
+/** A short label: `login.result [status(200)]`, `after qrRefresh`, `always [restoring]`. */
 export function transitionLabel(transition: Pick<TransitionInfo, 'trigger' | 'guard'>): string {
   const base = triggerLabel(transition.trigger);
   return transition.guard ? `${base} [${transition.guard}]` : base;

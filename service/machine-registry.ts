@@ -1,7 +1,7 @@
 // The machines walink can draw and inspect, by name (`walink diagram session`).
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
-import { connectionMachine } from '../emulator/legacy/connection-machine.ts';
-import { sessionMachine } from '../machines/legacy/session.ts';
+import { connectionMachine } from '../emulator/index.ts';
+import { sessionMachine } from '../machines/index.ts';
 
 export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
   /** The client session (machines/legacy/session.ts). */

@@ -5,27 +5,27 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Observable, Subject } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
-import { FileCredentialStore } from '../actors/credential-store.ts';
-import type { Session, SessionAppEvent } from '../actors/session.ts';
-import { SessionManager } from '../actors/session-manager.ts';
-import { activePaths, transitionIdOf } from '../machines/structure.ts';
-import type { MediaJobEvent, MediaQueue } from '../workers/media-job.ts';
+import {
+  FileCredentialStore,
+  type Session,
+  type SessionAppEvent,
+  SessionManager,
+  type SessionQr,
+} from '../actors/index.ts';
+import { activePaths, type SessionTag, transitionIdOf } from '../machines/index.ts';
+import type { MediaJobEvent, MediaQueue } from '../workers/index.ts';
 import { jsonSafe } from './json-safe.ts';
 
-export interface QrView {
-  text: string;
-  /** The server's ref inside the text: it names this code (a new ref is a new image). */
-  ref: string;
-  index: number;
-  ttl: number;
-  expiresAt: number;
-}
+/** The code a session shows (the ref names it: a new ref is a new image). */
+export type QrView = SessionQr;
 
 export interface SessionView {
   name: string;
   state: string;
   value: unknown;
   active: string[];
+  /** The session's state tags (online, needsScan, ready, offline, resting): the page reads these. */
+  tags: SessionTag[];
   qr: QrView | null;
   wid: string | null;
   failure: string | null;
@@ -98,7 +98,6 @@ function loggable(event: { type: string }): unknown {
 
 interface Entry {
   session: Session;
-  qr: QrView | null;
   events: LoggedEvent[];
   nextSeq: number;
 }
@@ -149,17 +148,17 @@ export class SessionService {
   view(name: string): SessionView | undefined {
     const entry = this.entries.get(name);
     if (!entry) return undefined;
-    const snapshot = entry.session.actor.getSnapshot();
-    const context = snapshot.context;
+    const state = entry.session.state;
     return {
       name,
-      state: entry.session.state,
-      value: snapshot.value,
-      active: activePaths(snapshot.value),
-      qr: entry.session.state.startsWith('online.qr') ? entry.qr : null,
-      wid: context.credentials?.wid ?? null,
-      failure: context.failure,
-      droppedFrames: context.droppedFrames,
+      state: state.name,
+      value: state.value,
+      active: activePaths(state.value),
+      tags: state.tags,
+      qr: state.qr,
+      wid: state.me,
+      failure: state.reason,
+      droppedFrames: state.droppedFrames,
     };
   }
 
@@ -220,10 +219,10 @@ export class SessionService {
         queue: this.options.queue,
         inspect,
       });
-      const opened: Entry = { session, qr: null, events: [], nextSeq: 1 };
+      const opened: Entry = { session, events: [], nextSeq: 1 };
       entry = opened;
       this.entries.set(name, opened);
-      session.events$.subscribe((event) => this.onSessionEvent(name, opened, event));
+      session.events$.subscribe((event) => this.onSessionEvent(name, event));
     } finally {
       this.opening.delete(name);
     }
@@ -238,7 +237,7 @@ export class SessionService {
 
   restart(name: string): SessionView {
     const { session } = this.entry(name);
-    if (session.state === 'conflict') session.takeOver();
+    if (session.state.name === 'conflict') session.takeOver();
     else session.restart();
     return this.view(name)!;
   }
@@ -274,17 +273,9 @@ export class SessionService {
     if (session) this.updates.next({ type: 'session', session });
   }
 
-  private onSessionEvent(name: string, entry: Entry, event: SessionAppEvent): void {
-    if (event.type === 'qr') {
-      entry.qr = {
-        text: event.text,
-        ref: event.ref,
-        index: event.index,
-        ttl: event.ttl,
-        expiresAt: event.expiresAt,
-      };
-      this.publish(name);
-    } else if (event.type === 'media.queued') {
+  private onSessionEvent(name: string, event: SessionAppEvent): void {
+    // A new QR code comes with a new state name, whose snapshot publishes the session (inspect above).
+    if (event.type === 'media.queued') {
       const job = this.jobs.get(event.id);
       this.setJob({
         id: event.id,

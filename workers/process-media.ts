@@ -3,6 +3,7 @@
 // the BullMQ worker, so every path runs the same checks.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MEDIA_CHECKS, mediaFields } from '../codec/index.ts';
 import { type DecryptResult, decryptMediaToFile } from './decrypt-stream.ts';
 import { mediaUrl, openMediaSource } from './download.ts';
 import { MediaError } from './errors.ts';
@@ -59,9 +60,7 @@ export async function processMediaJob(
     mediaKey: job.mediaKey,
     maxBytes,
     ...(source.size !== undefined ? { objectSize: source.size } : {}),
-    ...(job.fileSha256 ? { fileSha256: job.fileSha256 } : {}),
-    ...(job.fileEncSha256 ? { fileEncSha256: job.fileEncSha256 } : {}),
-    ...(job.fileLength !== undefined ? { fileLength: job.fileLength } : {}),
+    ...mediaFields(job, MEDIA_CHECKS),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

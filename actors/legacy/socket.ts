@@ -1,13 +1,14 @@
-// The WebSocket as an XState callback actor. Inbound frames form an RxJS Observable that
-// ClientProtocol splits, opens and classifies into SocketEvents; SocketCommands become frames.
-// Stopping the actor (leaving the machine's `online` state) closes the socket.
+// The WebSocket as an XState callback actor. Inbound frames form an RxJS Observable that the protocol's
+// Receiver opens and classifies into SocketEvents; SocketCommands become frames through its Sender.
+// Frames are counted here, once, for the session. Stopping the actor (leaving the machine's `online`
+// state) closes the socket.
 import { Observable } from 'rxjs';
-import { mergeMap } from 'rxjs/operators';
+import { map } from 'rxjs/operators';
 import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
-import type { SocketActorInput } from '../../machines/legacy/session.ts';
-import type { SocketCommand, SocketEvent } from '../../machines/legacy/session-types.ts';
-import { ClientProtocol, type ProtocolStats } from './client-protocol.ts';
+import type { SocketActorInput, SocketCommand, SocketEvent } from '../../machines/legacy/index.ts';
+import type { ProtocolStats } from '../session-types.ts';
+import { ClientProtocol } from './client-protocol.ts';
 
 export const WHATSAPP_ORIGIN = 'https://web.whatsapp.com';
 
@@ -63,62 +64,64 @@ function openSocket(
   sendBack: (event: SocketEvent) => void,
   receive: (listener: (command: SocketCommand) => void) => void,
 ): () => void {
-  {
-    const protocol = new ClientProtocol({ keys: input.keys });
-    const shared = options.stats;
-    let stopped = false;
-    let lastError = '';
-    const report = (event: SocketEvent) => {
-      if (!stopped) sendBack(event);
-    };
+  const protocol = new ClientProtocol({ keys: input.keys });
+  const shared = options.stats;
+  let stopped = false;
+  let lastError = '';
+  const report = (event: SocketEvent) => {
+    if (!stopped) sendBack(event);
+  };
 
-    const ws = new WebSocket(options.url, {
-      origin: options.origin ?? WHATSAPP_ORIGIN,
-      maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
-      handshakeTimeout: options.handshakeTimeout ?? 10_000,
-    });
-    const subscription = inboundFrames(ws)
-      .pipe(
-        mergeMap((frame) =>
-          protocol.incoming(frame.isBinary ? frame.data : frame.data.toString('utf8'), frame.isBinary),
-        ),
-      )
-      .subscribe((event) => {
-        if (shared) {
-          shared.framesIn += 1;
-          if (event.type === 'FRAME_DROPPED') shared.framesDropped += 1;
-        }
-        report(event);
-      });
-
-    ws.on('open', () => report({ type: 'SOCKET_OPEN' }));
-    ws.on('error', (error) => {
-      lastError = error.message;
-    });
-    ws.on('close', (code, reason) => {
-      const text = reason.toString('utf8') || lastError;
-      report({ type: 'SOCKET_CLOSED', code, reason: text });
-    });
-
-    receive((command) => {
-      let frames: (string | Uint8Array)[];
-      try {
-        frames = protocol.outgoing(command);
-      } catch (error) {
-        report({ type: 'FRAME_DROPPED', reason: `could not build a frame: ${(error as Error).message}` });
-        return;
+  const ws = new WebSocket(options.url, {
+    origin: options.origin ?? WHATSAPP_ORIGIN,
+    maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
+    handshakeTimeout: options.handshakeTimeout ?? 10_000,
+  });
+  const subscription = inboundFrames(ws)
+    .pipe(
+      map((frame) =>
+        protocol.incoming(frame.isBinary ? frame.data : frame.data.toString('utf8'), frame.isBinary),
+      ),
+    )
+    .subscribe((event) => {
+      if (shared) {
+        shared.framesIn += 1;
+        if (event.type === 'server.frameDropped') shared.framesDropped += 1;
       }
-      if (ws.readyState !== WebSocket.OPEN) return;
-      for (const frame of frames) ws.send(frame);
-      if (shared) shared.framesOut += frames.length;
+      report(event);
     });
 
-    return () => {
-      stopped = true;
-      subscription.unsubscribe();
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'session left the socket');
-      ws.on('error', () => undefined);
-    };
-  }
+  ws.on('open', () => report({ type: 'socket.open' }));
+  ws.on('error', (error) => {
+    lastError = error.message;
+  });
+  ws.on('close', (code, reason) => {
+    const text = reason.toString('utf8') || lastError;
+    report({ type: 'socket.closed', code, reason: text });
+  });
+
+  receive((command) => {
+    let frames: (string | Uint8Array)[];
+    try {
+      frames = protocol.outgoing(command);
+    } catch (error) {
+      report({
+        type: 'server.frameDropped',
+        code: 'FRAME_UNBUILDABLE',
+        reason: `could not build a frame: ${(error as Error).message}`,
+      });
+      return;
+    }
+    if (ws.readyState !== WebSocket.OPEN) return;
+    for (const frame of frames) ws.send(frame);
+    if (shared) shared.framesOut += frames.length;
+  });
+
+  return () => {
+    stopped = true;
+    subscription.unsubscribe();
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'session left the socket');
+    ws.on('error', () => undefined);
+  };
 }

@@ -1,9 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
-import { toDot, toMermaid } from '../../machines/diagram.ts';
-import { describeMachine } from '../../machines/structure.ts';
-import { MACHINES, machineNames } from '../../service/machine-registry.ts';
-import { renderSvg } from '../../service/render-svg.ts';
+import { describeMachine, toDot, toMermaid } from '../../machines/index.ts';
+import { MACHINES, machineNames, renderSvg } from '../../service/index.ts';
 
 type Format = 'mermaid' | 'dot' | 'svg';
 

@@ -3,10 +3,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fromBase64, isMediaType, type MediaType } from '../../crypto/index.ts';
-import { BullMediaQueue } from '../../workers/bullmq-queue.ts';
-import { MediaError } from '../../workers/errors.ts';
-import { jobKeyFromEnv } from '../../workers/job-seal.ts';
-import { processMediaJob, withRetries } from '../../workers/process-media.ts';
+import {
+  BullMediaQueue,
+  jobKeyFromEnv,
+  MediaError,
+  processMediaJob,
+  withRetries,
+} from '../../workers/index.ts';
 import { progressBar } from '../progress.ts';
 
 interface DecryptCliOptions {

@@ -4,12 +4,16 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
-import { isLoopbackHost } from '../../service/access.ts';
-import { loadOrCreateApiToken } from '../../service/api-token.ts';
-import { startHttpService } from '../../service/http-server.ts';
-import { DEFAULT_MAX_SESSIONS, SessionService } from '../../service/session-service.ts';
-import { type StatelyBridge, startStatelyBridge } from '../../service/stately.ts';
-import { openMediaQueue } from '../../workers/open-queue.ts';
+import {
+  DEFAULT_MAX_SESSIONS,
+  isLoopbackHost,
+  loadOrCreateApiToken,
+  SessionService,
+  type StatelyBridge,
+  startHttpService,
+  startStatelyBridge,
+} from '../../service/index.ts';
+import { openMediaQueue } from '../../workers/index.ts';
 import { startEmbeddedEmulator } from '../embedded-emulator.ts';
 import { exitOnStartupError } from '../startup-error.ts';
 

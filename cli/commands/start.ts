@@ -4,10 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { FileCredentialStore } from '../../actors/credential-store.ts';
-import { createSession, type Session } from '../../actors/session.ts';
+import { createSession, FileCredentialStore, type Session } from '../../actors/index.ts';
 import { DEFAULT_PHONE, type Emulator, scanAsPhone } from '../../emulator/index.ts';
-import { openMediaQueue } from '../../workers/open-queue.ts';
+import { openMediaQueue } from '../../workers/index.ts';
 import { startEmbeddedEmulator } from '../embedded-emulator.ts';
 import { humanPrinter, jsonPrinter, type Printer } from '../session-printer.ts';
 import { exitOnStartupError } from '../startup-error.ts';
@@ -22,9 +21,6 @@ interface StartCliOptions {
   mediaDir?: string;
   verbose?: boolean;
 }
-
-/** States the session does not leave on its own. */
-const RESTING_STATES = new Set(['loggedOut', 'failed', 'conflict', 'refsExhausted']);
 
 export function registerStartCommand(program: Command): void {
   program
@@ -103,7 +99,7 @@ async function runStart(options: StartCliOptions): Promise<void> {
         `try: curl -X POST ${phoneApi}/phones/${options.phone}/messages -H 'content-type: application/json' -d '{"from": "491700000000@c.us", "text": "hi"}'`,
       );
     }
-    if (event.type === 'state' && !event.state.startsWith('online.qr')) clearTimeout(scanTimer);
+    if (event.type === 'state' && !session.state.tags.includes('needsScan')) clearTimeout(scanTimer);
   });
 
   let stopping = false;
@@ -124,10 +120,9 @@ async function runStart(options: StartCliOptions): Promise<void> {
 
   const interactive = process.stdin.isTTY === true;
   session.state$.subscribe((state) => {
-    if (!RESTING_STATES.has(state.name) || interactive) return;
+    if (!state.resting || interactive) return;
     // Without a terminal nobody can type "restart": report the end and leave.
-    const reason = (session.actor.getSnapshot().context as { failure?: string | null }).failure;
-    void printing.then(() => shutdown(state.name === 'loggedOut' && reason === 'loggedOut' ? 0 : 1));
+    void printing.then(() => shutdown(state.name === 'loggedOut' && state.reason === 'loggedOut' ? 0 : 1));
   });
   if (interactive) readCommands(session, print);
   session.start();
@@ -159,7 +154,7 @@ function readCommands(session: Session, print: Printer): void {
         return;
       case 'send':
         if (!jid || words.length === 0) print.note('usage: send <jid> <text>');
-        else if (!session.state.startsWith('online.ready')) print.note(`cannot send in ${session.state}`);
+        else if (!session.state.tags.includes('ready')) print.note(`cannot send in ${session.state.name}`);
         else print.note(`sending ${session.send(jid, words.join(' '))}`);
         return;
       case 'logout':

@@ -2,8 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { MEDIA_QUEUE_NAME, startMediaWorker } from '../../workers/bullmq-queue.ts';
-import { jobKeyFromEnv } from '../../workers/job-seal.ts';
+import { jobKeyFromEnv, MEDIA_QUEUE_NAME, startMediaWorker } from '../../workers/index.ts';
 import { reportFailure, UsageError } from './media.ts';
 
 interface WorkerCliOptions {

@@ -139,7 +139,26 @@ export interface MessageSummary {
   media: MediaReference | null;
 }
 
-const MEDIA_FIELDS = ['url', 'directPath', 'fileSha256', 'fileEncSha256', 'fileLength', 'mimetype'] as const;
+/** What a downloaded object must match (docs/protocol.md §4): each one present is checked. */
+export const MEDIA_CHECKS = ['fileSha256', 'fileEncSha256', 'fileLength'] as const;
+
+/**
+ * What a media message carries beside its key and type, the one list of them: where the object lives,
+ * what it must match, what it is. The session hands these to the media queue, the queue to its worker.
+ */
+export const MEDIA_FIELDS = ['url', 'directPath', ...MEDIA_CHECKS, 'mimetype'] as const;
+
+export type MediaField = (typeof MEDIA_FIELDS)[number];
+
+/** The media fields (or the ones in `keys`) that `source` has, copied; absent ones stay absent. */
+export function mediaFields<K extends MediaField = MediaField>(
+  source: { readonly [P in K]?: MediaReference[P] },
+  keys: readonly K[] = MEDIA_FIELDS as readonly MediaField[] as readonly K[],
+): Pick<MediaReference, K> {
+  const picked: Pick<MediaReference, K> = {} as Pick<MediaReference, K>;
+  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key] as MediaReference[K];
+  return picked;
+}
 
 function mediaReference(
   type: MessageMediaType,
@@ -147,10 +166,7 @@ function mediaReference(
 ): MediaReference | null {
   // Without a 32-byte key and a place to fetch from there is nothing a worker could do.
   if (fields.mediaKey?.length !== 32 || (!fields.url && !fields.directPath)) return null;
-  const ref: MediaReference = { type, mediaKey: fields.mediaKey };
-  for (const key of MEDIA_FIELDS) {
-    if (fields[key] !== undefined) Object.assign(ref, { [key]: fields[key] });
-  }
+  const ref: MediaReference = { type, mediaKey: fields.mediaKey, ...mediaFields(fields) };
   if (fields.fileName) ref.fileName = fields.fileName;
   return ref;
 }

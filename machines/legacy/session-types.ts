@@ -55,38 +55,67 @@ export interface ConnInfo {
   ref?: string;
 }
 
-/** What the socket actor reports (actors/legacy/client-protocol.ts turns frames into these). */
+/**
+ * Why the socket actor dropped a frame instead of reporting what it meant (like ws's `WS_ERR_*` codes).
+ * Inbound: the frame could not be read; outbound: a command could not be turned into a frame.
+ */
+export type FrameDropCode =
+  | 'FRAME_MALFORMED' // not a frame at all (docs/protocol.md §1)
+  | 'FRAME_NO_KEYS' // a binary frame before the session has keys
+  | 'FRAME_BAD_MAC' // a binary frame whose HMAC does not verify (docs/protocol.md §1)
+  | 'FRAME_UNDECRYPTABLE' // the HMAC verified, the ciphertext did not decrypt (length, padding)
+  | 'FRAME_UNDECODABLE' // decrypted, but not a binary node (docs/protocol.md §3)
+  | 'FRAME_BAD_CONN' // a Conn push without wid and tokens (docs/protocol.md §2.3)
+  | 'FRAME_BAD_CHALLENGE' // a challenge that is not base64 (docs/protocol.md §2.5)
+  | 'FRAME_UNBUILDABLE'; // outbound: a command the sender could not encode
+
+/**
+ * What the socket actor reports (actors/legacy/ turns frames into these), in four families:
+ * - `socket.*`: the WebSocket itself opened or closed.
+ * - `<request>.*`: the answer to one of our requests before or around login (`init`, `reref`, `login`,
+ *   `challenge`, `logout`; docs/protocol.md §2.1-2.5, §2.7).
+ * - `cmd.*`: the server's commands (`["Cmd", …]`): a challenge, an unlink or takeover, a multi-device upgrade.
+ * - `server.*`: the traffic of a running session (pushes, nodes, acks, pongs, a frame that could not be
+ *   read). Any of them proves the socket alive: the keep-alive listens to `server.*` (docs/protocol.md §2.6).
+ *   The other families stay out of it on purpose: a transition in one of ready's regions keeps an event
+ *   from ever reaching `online` (XState asks a parallel state's ancestors only when no region takes the
+ *   event), and `cmd.disconnect` must reach it.
+ */
 export type SocketEvent =
-  | { type: 'SOCKET_OPEN' }
-  | { type: 'SOCKET_CLOSED'; code: number; reason: string }
-  | { type: 'INIT_OK'; ref: string; ttl: number }
-  | { type: 'INIT_FAILED'; status: number | 'update' }
-  | { type: 'REREF_RESULT'; status: number; ref?: string; ttl?: number }
-  | { type: 'LOGIN_RESULT'; status: number; tos?: number }
-  | { type: 'CHALLENGE'; challenge: Uint8Array }
-  | { type: 'CHALLENGE_RESULT'; status: number }
-  | { type: 'CONN'; conn: ConnInfo }
-  | { type: 'UPGRADE_MD'; version?: string }
-  | { type: 'DISCONNECT'; kind?: string }
-  | { type: 'LOGOUT_RESULT'; status: number }
+  | { type: 'socket.open' }
+  | { type: 'socket.closed'; code: number; reason: string }
+  | { type: 'init.ok'; ref: string; ttl: number }
+  | { type: 'init.failed'; status: number | 'update' }
+  | { type: 'reref.result'; status: number; ref?: string; ttl?: number }
+  | { type: 'login.result'; status: number; tos?: number }
+  | { type: 'challenge.result'; status: number }
+  | { type: 'logout.result'; status: number }
+  | { type: 'cmd.challenge'; challenge: Uint8Array }
+  | { type: 'cmd.disconnect'; kind?: string }
+  | { type: 'cmd.upgradeMd'; version?: string }
+  | ServerEvent;
+
+/** The `server.*` family: a running session's traffic (see SocketEvent). */
+export type ServerEvent =
   /** A pong, an ack or a push that needs no handling: the socket is alive. */
-  | { type: 'ACTIVITY' }
-  | { type: 'PHONE_PONG'; reachable: boolean }
-  | { type: 'STREAM'; kind: string }
-  | { type: 'MESSAGES'; add: string; messages: WebMessageInfo[]; undecodable: number }
-  | { type: 'RECEIPTS'; receipts: Receipt[] }
-  | { type: 'CONTACTS'; contacts: Contact[] }
-  | { type: 'CHATS'; chats: Chat[] }
-  | { type: 'NODE'; tag: string; node: BinaryNode }
-  | { type: 'MESSAGE_ACK'; id: string; status: number; t?: number }
-  | { type: 'FRAME_DROPPED'; reason: string };
+  | { type: 'server.activity' }
+  | { type: 'server.conn'; conn: ConnInfo }
+  | { type: 'server.phonePong'; reachable: boolean }
+  | { type: 'server.stream'; kind: string }
+  | { type: 'server.messages'; add: string; messages: WebMessageInfo[]; undecodable: number }
+  | { type: 'server.receipts'; receipts: Receipt[] }
+  | { type: 'server.contacts'; contacts: Contact[] }
+  | { type: 'server.chats'; chats: Chat[] }
+  | { type: 'server.node'; tag: string; node: BinaryNode }
+  | { type: 'server.messageAck'; id: string; status: number; t?: number }
+  | { type: 'server.frameDropped'; code: FrameDropCode; reason: string };
 
 /** What the user of a session may ask. */
 export type UserEvent =
-  | { type: 'LOGOUT' }
-  | { type: 'RESTART' }
-  | { type: 'TAKE_OVER' }
-  | { type: 'SEND_TEXT'; jid: string; text: string; id: string };
+  | { type: 'user.logout' }
+  | { type: 'user.restart' }
+  | { type: 'user.takeOver' }
+  | { type: 'user.sendText'; jid: string; text: string; id: string };
 
 export type SessionEvent = SocketEvent | UserEvent;
 
@@ -119,7 +148,7 @@ export type SessionEmitted =
   | { type: 'chats'; chats: Chat[] }
   | { type: 'message.ack'; id: string; status: number; t?: number }
   | { type: 'phone'; reachable: boolean; asleep?: boolean }
-  | { type: 'frame.dropped'; reason: string; count: number }
+  | { type: 'frame.dropped'; code: FrameDropCode; reason: string; count: number }
   | { type: 'reconnecting'; attempt: number; delay: number; reason: string }
   | { type: 'conflict' }
   | { type: 'failed'; reason: FailureReason }
@@ -189,4 +218,6 @@ export interface SessionContext {
   droppedFrames: number;
   failure: FailureReason | null;
   phoneReachable: boolean | null;
+  /** The delay of the reconnect being waited for. */
+  backoff: number;
 }

@@ -116,8 +116,8 @@ function renderSessions() {
     const path = `/api/sessions/${encodeURIComponent(session.name)}`;
     if (session.qr && state.info?.emulator)
       act("Scan with the emulator's phone", () => api('POST', `${path}/scan`, {}));
-    if (session.state.startsWith('online.ready')) act('Log out', () => api('POST', `${path}/logout`));
-    if (/^(loggedOut|failed|conflict|refsExhausted|reconnecting)/.test(session.state))
+    if (session.tags.includes('ready')) act('Log out', () => api('POST', `${path}/logout`));
+    if (session.tags.includes('offline'))
       act(session.state === 'conflict' ? 'Take over' : 'Restart', () => api('POST', `${path}/restart`));
     act('Stop', () => api('DELETE', path));
     item.append(actions);

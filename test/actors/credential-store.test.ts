@@ -5,12 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CredentialError,
-  FileCredentialStore,
-  MemoryCredentialStore,
-} from '../../actors/credential-store.ts';
-import type { Credentials } from '../../machines/legacy/session-types.ts';
+import { CredentialError, FileCredentialStore, MemoryCredentialStore } from '../../actors/index.ts';
+import type { Credentials } from '../../machines/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

@@ -1,10 +1,9 @@
 // The Redis credential store against a real redis-server: sealed at rest, atomic, typed errors.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialError } from '../../actors/credential-store.ts';
-import { RedisCredentialStore } from '../../actors/redis-credential-store.ts';
+import { CredentialError, RedisCredentialStore } from '../../actors/index.ts';
 import { randomBytes, toBase64 } from '../../crypto/index.ts';
-import type { Credentials } from '../../machines/legacy/session-types.ts';
+import type { Credentials } from '../../machines/index.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const credentials = (n: number): Credentials => ({

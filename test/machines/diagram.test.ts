@@ -2,12 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { toDirectedGraph } from 'xstate/graph';
-import { machineDiagram } from '../../cli/commands/diagram.ts';
-import { diagramEdges, toDot, toMermaid } from '../../machines/diagram.ts';
-import { sessionMachine } from '../../machines/legacy/session.ts';
-import { describeMachine } from '../../machines/structure.ts';
+import { machineDiagram } from '../../cli/index.ts';
+import { describeMachine, diagramEdges, sessionMachine, toDot, toMermaid } from '../../machines/index.ts';
+import { renderSvg } from '../../service/index.ts';
 import { DiagramBlockError, readmeDiagram, withDiagram } from '../../service/readme-diagram.ts';
-import { renderSvg } from '../../service/render-svg.ts';
 
 // A small machine with every feature the generators handle: nesting, a parallel state, guards with and
 // without params, a delay, an eventless transition, a targetless one, and a key used twice.
@@ -93,7 +91,7 @@ describe('machine structure', () => {
   it('labels delays, guards and eventless transitions by name', () => {
     const labels = describeMachine(sessionMachine).transitions.map((t) => [t.id, t.guard]);
     expect(labels).toContainEqual(['online.qr.showing after qrRefresh#0', null]);
-    expect(labels).toContainEqual(['online.loggingIn LOGIN_RESULT#0', 'status(200)']);
+    expect(labels).toContainEqual(['online.loggingIn login.result#0', 'status(200)']);
     expect(labels).toContainEqual(['online.pairing always#0', 'pairingKeysValid']);
   });
 });

@@ -4,8 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionMachine } from '../../machines/legacy/session.ts';
-import { describeMachine } from '../../machines/structure.ts';
+import { describeMachine, sessionMachine } from '../../machines/index.ts';
 import { readmeDiagram } from '../../service/readme-diagram.ts';
 import { launchChromium } from '../support/browser.ts';
 

@@ -3,9 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromCallback, SimulatedClock } from 'xstate';
 import { buildPairingSecret, toBase64, x25519KeyPair } from '../../crypto/index.ts';
-import { backoffDelay, type SocketActorInput, sessionMachine } from '../../machines/legacy/session.ts';
-import type { Credentials, SessionEvent, SocketCommand } from '../../machines/legacy/session-types.ts';
-import { stateName } from '../../machines/state-name.ts';
+import {
+  backoffDelay,
+  type Credentials,
+  type SessionEvent,
+  type SocketActorInput,
+  type SocketCommand,
+  sessionMachine,
+  stateName,
+} from '../../machines/index.ts';
 
 const CLIENT_ID = toBase64(new Uint8Array(16).fill(7));
 
@@ -82,16 +88,16 @@ function harness(options: { credentials?: Credentials | null; random?: () => num
 describe('session machine: pairing', () => {
   it('connects, shows the QR, pairs from a real secret and stores the keys', () => {
     const h = harness();
-    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'socket.open' });
     expect(h.commandTypes()).toEqual(['send.init']);
-    h.send({ type: 'INIT_OK', ref: '1@ref', ttl: 20_000 });
+    h.send({ type: 'init.ok', ref: '1@ref', ttl: 20_000 });
     const qr = h.emitted.find((e) => e.type === 'qr') as { text: string } | undefined;
     expect(qr?.text).toBe(`1@ref,${toBase64(h.keyPair.publicKey)},${CLIENT_ID}`);
 
     const keys = { encKey: new Uint8Array(32).fill(9), macKey: new Uint8Array(32).fill(8) };
     const secret = toBase64(buildPairingSecret(h.keyPair.publicKey, keys));
     h.send({
-      type: 'CONN',
+      type: 'server.conn',
       conn: { wid: '4915@c.us', clientToken: 'c1', serverToken: '1@s1', browserToken: '1@b1', secret },
     });
     expect(h.state()).toBe('online.ready');
@@ -110,15 +116,15 @@ describe('session machine: pairing', () => {
 
   it('a forged secret fails with badSecret and stores nothing', () => {
     const h = harness();
-    h.send({ type: 'SOCKET_OPEN' });
-    h.send({ type: 'INIT_OK', ref: '1@ref', ttl: 20_000 });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@ref', ttl: 20_000 });
     const secret = buildPairingSecret(h.keyPair.publicKey, {
       encKey: new Uint8Array(32),
       macKey: new Uint8Array(32),
     });
     secret[40]! ^= 1;
     h.send({
-      type: 'CONN',
+      type: 'server.conn',
       conn: {
         wid: 'w@c.us',
         clientToken: 'c',
@@ -134,31 +140,31 @@ describe('session machine: pairing', () => {
 
   it('asks for a new ref 0.5 s before the ttl and stops at 429', () => {
     const h = harness();
-    h.send({ type: 'SOCKET_OPEN' });
-    h.send({ type: 'INIT_OK', ref: '1@r0', ttl: 20_000 });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r0', ttl: 20_000 });
     h.clock.increment(19_499);
     expect(h.state()).toBe('online.qr.showing');
     h.clock.increment(1);
     expect(h.state()).toBe('online.qr.rerefing');
     expect(h.commandTypes().at(-1)).toBe('send.reref');
-    h.send({ type: 'REREF_RESULT', status: 200, ref: '1@r1', ttl: 20_000 });
+    h.send({ type: 'reref.result', status: 200, ref: '1@r1', ttl: 20_000 });
     expect(h.state()).toBe('online.qr.showing');
     expect(h.actor.getSnapshot().context.qrIndex).toBe(1);
     h.clock.increment(19_500);
-    h.send({ type: 'REREF_RESULT', status: 429 });
+    h.send({ type: 'reref.result', status: 429 });
     expect(h.state()).toBe('refsExhausted');
     expect(h.emitted.map((e) => e.type)).toContain('qr.exhausted');
-    h.send({ type: 'RESTART' });
+    h.send({ type: 'user.restart' });
     expect(h.state()).toBe('online.connecting');
     expect(h.sockets).toHaveLength(2);
   });
 
   it('a 304 keeps the ref, and its expiry ends the QR', () => {
     const h = harness();
-    h.send({ type: 'SOCKET_OPEN' });
-    h.send({ type: 'INIT_OK', ref: '1@r0', ttl: 4_000 });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r0', ttl: 4_000 });
     h.clock.increment(3_500);
-    h.send({ type: 'REREF_RESULT', status: 304 });
+    h.send({ type: 'reref.result', status: 304 });
     expect(h.state()).toBe('online.qr.kept');
     h.clock.increment(3_999);
     expect(h.state()).toBe('online.qr.kept');
@@ -168,9 +174,9 @@ describe('session machine: pairing', () => {
 
   it('upgrade_md_prod ends in failed with needsMultiDevice', () => {
     const h = harness();
-    h.send({ type: 'SOCKET_OPEN' });
-    h.send({ type: 'INIT_OK', ref: '1@r0', ttl: 20_000 });
-    h.send({ type: 'UPGRADE_MD', version: '2.2126.11' });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r0', ttl: 20_000 });
+    h.send({ type: 'cmd.upgradeMd', version: '2.2126.11' });
     expect(h.state()).toBe('failed');
     expect(h.emitted).toContainEqual({ type: 'failed', reason: 'needsMultiDevice' });
   });
@@ -179,10 +185,10 @@ describe('session machine: pairing', () => {
 describe('session machine: restore', () => {
   function restoring() {
     const h = harness({ credentials: credentials() });
-    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'socket.open' });
     expect(h.commands.map((c) => c.type)).toEqual(['send.init', 'send.login']);
     expect(h.sockets[0]!.keys).toEqual({ encKey: credentials().encKey, macKey: credentials().macKey });
-    h.send({ type: 'INIT_OK', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
     expect(h.state()).toBe('online.loggingIn');
     return h;
   }
@@ -190,11 +196,11 @@ describe('session machine: restore', () => {
   it('stores the rotated tokens from Conn before the 200 and reaches ready', () => {
     const h = restoring();
     h.send({
-      type: 'CONN',
+      type: 'server.conn',
       conn: { wid: 'w@c.us', clientToken: 'c2', serverToken: '1@s2', browserToken: '1@b2' },
     });
     expect(h.stored.at(-1)).toMatchObject({ clientToken: 'c2', serverToken: '1@s2', browserToken: '1@b2' });
-    h.send({ type: 'LOGIN_RESULT', status: 200 });
+    h.send({ type: 'login.result', status: 200 });
     expect(h.state()).toBe('online.ready');
     expect(h.commandTypes()).toContain('send.initialQueries');
     expect(h.states).toEqual([
@@ -218,11 +224,11 @@ describe('session machine: restore', () => {
     const { challengeAnswer } = await import('../../crypto/index.ts');
     const h = restoring();
     const challenge = new Uint8Array(32).fill(5);
-    h.send({ type: 'CHALLENGE', challenge });
+    h.send({ type: 'cmd.challenge', challenge });
     expect(h.state()).toBe('online.challenged');
     const answer = h.commands.at(-1) as Extract<SocketCommand, { type: 'send.challenge' }>;
     expect(answer.answer).toEqual(challengeAnswer(credentials().macKey, challenge));
-    h.send({ type: 'CHALLENGE_RESULT', status: 200 });
+    h.send({ type: 'challenge.result', status: 200 });
     expect(h.state()).toBe('online.ready');
   });
 
@@ -237,7 +243,7 @@ describe('session machine: restore', () => {
   for (const c of cases) {
     it(`login ${c.status}${c.tos ? ` tos ${c.tos}` : ''} → ${c.state} (${c.reason})`, () => {
       const h = restoring();
-      h.send({ type: 'LOGIN_RESULT', status: c.status, ...(c.tos ? { tos: c.tos } : {}) });
+      h.send({ type: 'login.result', status: c.status, ...(c.tos ? { tos: c.tos } : {}) });
       expect(h.state()).toBe(c.state);
       expect(h.actor.getSnapshot().context.failure).toBe(c.reason);
       expect(h.cleared).toBe(c.cleared ? 1 : 0);
@@ -247,19 +253,19 @@ describe('session machine: restore', () => {
 
   it('login 405 reconnects once, then gives up', () => {
     const h = restoring();
-    h.send({ type: 'LOGIN_RESULT', status: 405 });
+    h.send({ type: 'login.result', status: 405 });
     expect(h.state()).toBe('online.connecting');
     expect(h.sockets).toHaveLength(2);
-    h.send({ type: 'SOCKET_OPEN' });
-    h.send({ type: 'INIT_OK', ref: '1@r', ttl: 20_000 });
-    h.send({ type: 'LOGIN_RESULT', status: 405 });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'login.result', status: 405 });
     expect(h.state()).toBe('failed');
     expect(h.actor.getSnapshot().context.failure).toBe('alreadyLoggedIn');
   });
 
   it('login 500 backs off with the injected jitter, then logs in again', () => {
     const h = restoring();
-    h.send({ type: 'LOGIN_RESULT', status: 500 });
+    h.send({ type: 'login.result', status: 500 });
     expect(h.state()).toBe('reconnecting');
     expect(h.emitted).toContainEqual({
       type: 'reconnecting',
@@ -277,9 +283,9 @@ describe('session machine: restore', () => {
 describe('session machine: ready', () => {
   function ready() {
     const h = harness({ credentials: credentials() });
-    h.send({ type: 'SOCKET_OPEN' });
-    h.send({ type: 'INIT_OK', ref: '1@r', ttl: 20_000 });
-    h.send({ type: 'LOGIN_RESULT', status: 200 });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'login.result', status: 200 });
     expect(h.state()).toBe('online.ready');
     return h;
   }
@@ -287,12 +293,12 @@ describe('session machine: ready', () => {
   it('pings after 20 s of silence; activity keeps it idle; an unanswered ping reconnects', () => {
     const h = ready();
     h.clock.increment(15_000);
-    h.send({ type: 'ACTIVITY' });
+    h.send({ type: 'server.activity' });
     h.clock.increment(15_000);
     expect(h.commandTypes()).not.toContain('send.ping');
     h.clock.increment(5_000);
     expect(h.commandTypes().filter((t) => t === 'send.ping')).toHaveLength(1);
-    h.send({ type: 'ACTIVITY' });
+    h.send({ type: 'server.activity' });
     h.clock.increment(19_999);
     expect(h.state()).toBe('online.ready');
     h.clock.increment(1); // ping again
@@ -303,8 +309,8 @@ describe('session machine: ready', () => {
 
   it('counts dropped frames and stays ready', () => {
     const h = ready();
-    h.send({ type: 'FRAME_DROPPED', reason: 'bad hmac' });
-    h.send({ type: 'FRAME_DROPPED', reason: 'bad hmac' });
+    h.send({ type: 'server.frameDropped', code: 'FRAME_BAD_MAC', reason: 'bad hmac' });
+    h.send({ type: 'server.frameDropped', code: 'FRAME_BAD_MAC', reason: 'bad hmac' });
     expect(h.state()).toBe('online.ready');
     expect(h.actor.getSnapshot().context.droppedFrames).toBe(2);
     expect(h.emitted.filter((e) => e.type === 'frame.dropped')).toHaveLength(2);
@@ -312,39 +318,39 @@ describe('session machine: ready', () => {
 
   it('a takeover elsewhere puts it in conflict and it does not reconnect by itself', () => {
     const h = ready();
-    h.send({ type: 'DISCONNECT', kind: 'replaced' });
-    h.send({ type: 'SOCKET_CLOSED', code: 1000, reason: 'replaced' });
+    h.send({ type: 'cmd.disconnect', kind: 'replaced' });
+    h.send({ type: 'socket.closed', code: 1000, reason: 'replaced' });
     h.clock.increment(600_000);
     expect(h.state()).toBe('conflict');
     expect(h.sockets).toHaveLength(1);
-    h.send({ type: 'TAKE_OVER' });
+    h.send({ type: 'user.takeOver' });
     expect(h.state()).toBe('online.connecting');
   });
 
   it('an unlink clears the credentials', () => {
     const h = ready();
-    h.send({ type: 'DISCONNECT' });
+    h.send({ type: 'cmd.disconnect' });
     expect(h.state()).toBe('loggedOut');
     expect(h.cleared).toBe(1);
   });
 
   it('logout sends goodbye and forgets the session when the server confirms', () => {
     const h = ready();
-    h.send({ type: 'LOGOUT' });
+    h.send({ type: 'user.logout' });
     expect(h.state()).toBe('online.loggingOut');
     expect(h.commandTypes().at(-1)).toBe('send.goodbye');
-    h.send({ type: 'LOGOUT_RESULT', status: 200 });
+    h.send({ type: 'logout.result', status: 200 });
     expect(h.state()).toBe('loggedOut');
     expect(h.cleared).toBe(1);
   });
 
   it('a dropped socket reconnects with backoff and restores by login', () => {
     const h = ready();
-    h.send({ type: 'SOCKET_CLOSED', code: 1006, reason: '' });
+    h.send({ type: 'socket.closed', code: 1006, reason: '' });
     expect(h.state()).toBe('reconnecting');
     h.clock.increment(1_000);
     expect(h.state()).toBe('online.connecting');
-    h.send({ type: 'SOCKET_OPEN' });
+    h.send({ type: 'socket.open' });
     expect(h.commandTypes().slice(-2)).toEqual(['send.init', 'send.login']);
   });
 });

@@ -6,8 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 import type { Emulator } from '../../emulator/index.ts';
-import { sessionMachine } from '../../machines/legacy/session.ts';
-import { describeMachine } from '../../machines/structure.ts';
+import { describeMachine, sessionMachine } from '../../machines/index.ts';
 import { emulator } from '../support/session-harness.ts';
 import {
   applicableStimuli,

@@ -6,8 +6,7 @@
 import { fromTransition, initialTransition, type SnapshotFrom, transition } from 'xstate';
 import { buildQrText } from '../../codec/index.ts';
 import { buildPairingSecret, type SessionKeys, toBase64, x25519KeyPair } from '../../crypto/index.ts';
-import { sessionMachine } from '../../machines/legacy/session.ts';
-import type { SessionEvent, SessionTiming } from '../../machines/legacy/session-types.ts';
+import { type SessionEvent, type SessionTiming, sessionMachine } from '../../machines/index.ts';
 
 /** Timings for the model runs: distinct so that advancing the clock for one fires only that one. */
 export const MODEL_TIMING: SessionTiming = {
@@ -66,31 +65,31 @@ export const MODEL_INPUT = {
 };
 
 const e = {
-  open: { type: 'SOCKET_OPEN' } as SessionEvent,
-  closed: { type: 'SOCKET_CLOSED', code: 1001, reason: 'dropped' } as SessionEvent,
-  initOk: { type: 'INIT_OK', ref: 'ref-1', ttl: 20_000 } as SessionEvent,
-  conn: { type: 'CONN', conn: { ...TOKENS } } as SessionEvent,
+  open: { type: 'socket.open' } as SessionEvent,
+  closed: { type: 'socket.closed', code: 1001, reason: 'dropped' } as SessionEvent,
+  initOk: { type: 'init.ok', ref: 'ref-1', ttl: 20_000 } as SessionEvent,
+  conn: { type: 'server.conn', conn: { ...TOKENS } } as SessionEvent,
   pairingConn: (forged: boolean) => {
     const secret = buildPairingSecret(MODEL_INPUT.keyPair.publicKey, KEYS);
     if (forged) secret[40]! ^= 1;
-    return { type: 'CONN', conn: { ...TOKENS, secret: toBase64(secret) } } as SessionEvent;
+    return { type: 'server.conn', conn: { ...TOKENS, secret: toBase64(secret) } } as SessionEvent;
   },
   login: (status: number, tos?: number) =>
-    ({ type: 'LOGIN_RESULT', status, ...(tos !== undefined ? { tos } : {}) }) as SessionEvent,
-  challenge: { type: 'CHALLENGE', challenge: new Uint8Array(32) } as SessionEvent,
-  challengeResult: (status: number) => ({ type: 'CHALLENGE_RESULT', status }) as SessionEvent,
+    ({ type: 'login.result', status, ...(tos !== undefined ? { tos } : {}) }) as SessionEvent,
+  challenge: { type: 'cmd.challenge', challenge: new Uint8Array(32) } as SessionEvent,
+  challengeResult: (status: number) => ({ type: 'challenge.result', status }) as SessionEvent,
   reref: (status: number) =>
     ({
-      type: 'REREF_RESULT',
+      type: 'reref.result',
       status,
       ...(status === 200 ? { ref: 'ref-2', ttl: 20_000 } : {}),
     }) as SessionEvent,
-  phonePong: { type: 'PHONE_PONG', reachable: true } as SessionEvent,
-  activity: { type: 'ACTIVITY' } as SessionEvent,
-  messages: { type: 'MESSAGES', add: 'relay', messages: [], undecodable: 0 } as SessionEvent,
-  dropped: { type: 'FRAME_DROPPED', reason: 'bad HMAC' } as SessionEvent,
-  ack: { type: 'MESSAGE_ACK', id: 'x', status: 200 } as SessionEvent,
-  asleep: { type: 'STREAM', kind: 'asleep' } as SessionEvent,
+  phonePong: { type: 'server.phonePong', reachable: true } as SessionEvent,
+  activity: { type: 'server.activity' } as SessionEvent,
+  messages: { type: 'server.messages', add: 'relay', messages: [], undecodable: 0 } as SessionEvent,
+  dropped: { type: 'server.frameDropped', code: 'FRAME_BAD_MAC', reason: 'bad HMAC' } as SessionEvent,
+  ack: { type: 'server.messageAck', id: 'x', status: 200 } as SessionEvent,
+  asleep: { type: 'server.stream', kind: 'asleep' } as SessionEvent,
 };
 
 // ------------------------------------------------------------------------------------ state helpers
@@ -173,7 +172,7 @@ export const STIMULI: Stimulus[] = [
   {
     name: 'a multi-device phone scans',
     applies: (s) => inState(s, 'online.qr.showing'),
-    events: () => [{ type: 'UPGRADE_MD' }],
+    events: () => [{ type: 'cmd.upgradeMd' }],
     world: { kind: 'scan', multiDevice: true },
   },
   {
@@ -257,8 +256,8 @@ export const STIMULI: Stimulus[] = [
 
   ...(
     [
-      ['update', { type: 'INIT_FAILED', status: 'update' }],
-      [500, { type: 'INIT_FAILED', status: 500 }],
+      ['update', { type: 'init.failed', status: 'update' }],
+      [500, { type: 'init.failed', status: 500 }],
     ] as const
   ).map(
     ([status, event]): Stimulus => ({
@@ -305,7 +304,7 @@ export const STIMULI: Stimulus[] = [
       [
         'the phone reads a message we sent',
         'receipt',
-        { type: 'RECEIPTS', receipts: [{ type: 'read', id: 'x' }] },
+        { type: 'server.receipts', receipts: [{ type: 'read', id: 'x' }] },
       ],
       ['the phone sends a message', 'message', e.messages],
       ['a message arrives with a corrupted HMAC', 'corruptMessage', e.dropped],
@@ -323,7 +322,11 @@ export const STIMULI: Stimulus[] = [
   {
     name: 'the user sends a text',
     applies: (s) => ready(s) && !s.pingDropped,
-    events: () => [{ type: 'SEND_TEXT', jid: '491700000000@c.us', text: 'hi', id: 'x' }, e.activity, e.ack],
+    events: () => [
+      { type: 'user.sendText', jid: '491700000000@c.us', text: 'hi', id: 'x' },
+      e.activity,
+      e.ack,
+    ],
     world: { kind: 'user', command: 'send' },
   },
   {
@@ -372,13 +375,13 @@ export const STIMULI: Stimulus[] = [
   {
     name: 'the phone unlinks this browser',
     applies: (s) => ready(s) && !s.pingDropped,
-    events: () => [{ type: 'DISCONNECT' }],
+    events: () => [{ type: 'cmd.disconnect' }],
     world: { kind: 'phone', action: 'unlink' },
   },
   {
     name: 'another browser takes the session over',
     applies: (s) => ready(s) && !s.pingDropped && !s.otherHolds,
-    events: () => [{ type: 'DISCONNECT', kind: 'replaced' }],
+    events: () => [{ type: 'cmd.disconnect', kind: 'replaced' }],
     world: { kind: 'otherTakesOver' },
     after: () => ({ otherHolds: true }),
   },
@@ -392,31 +395,33 @@ export const STIMULI: Stimulus[] = [
         inState(s, 'online.qr.showing') ||
         ['reconnecting', 'conflict'].some((p) => inState(s, p))),
     events: (s) =>
-      ready(s) ? [{ type: 'LOGOUT' }, { type: 'LOGOUT_RESULT', status: 200 }] : [{ type: 'LOGOUT' }],
+      ready(s)
+        ? [{ type: 'user.logout' }, { type: 'logout.result', status: 200 }]
+        : [{ type: 'user.logout' }],
     world: { kind: 'user', command: 'logout' },
   },
   {
     name: 'the user logs out, the server never answers',
     applies: (s) => ready(s) && !s.pingDropped,
-    events: () => [{ type: 'LOGOUT' }, after('logoutTimeout', 'online.loggingOut')],
+    events: () => [{ type: 'user.logout' }, after('logoutTimeout', 'online.loggingOut')],
     world: { kind: 'user', command: 'logout', faults: [{ kind: 'delay', at: 'logout', ms: 1_500 }] },
   },
   {
     name: 'the user logs out, the socket drops',
     applies: (s) => ready(s) && !s.pingDropped,
-    events: () => [{ type: 'LOGOUT' }, e.closed],
+    events: () => [{ type: 'user.logout' }, e.closed],
     world: { kind: 'user', command: 'logout', faults: [{ kind: 'closeSocket', at: 'logout' }] },
   },
   {
     name: 'the user restarts',
     applies: (s) => !s.otherHolds && [...RESTING, 'reconnecting'].some((p) => inState(s, p)),
-    events: (s) => [{ type: 'RESTART' }, ...newSocket(s)],
+    events: (s) => [{ type: 'user.restart' }, ...newSocket(s)],
     world: { kind: 'user', command: 'restart' },
   },
   {
     name: 'the user takes the session back',
     applies: (s) => inState(s, 'conflict'),
-    events: (s) => [{ type: 'TAKE_OVER' }, ...newSocket(s, loginFor(s))],
+    events: (s) => [{ type: 'user.takeOver' }, ...newSocket(s, loginFor(s))],
     world: { kind: 'user', command: 'takeOver' },
     after: () => ({ otherHolds: false }),
   },

@@ -3,10 +3,9 @@
 // injection for the server's misbehaviour. Records which states and transitions really happened.
 import { isDeepStrictEqual } from 'node:util';
 import { SimulatedClock } from 'xstate';
-import { MemoryCredentialStore } from '../../actors/credential-store.ts';
-import { createSession, type Session } from '../../actors/session.ts';
+import { createSession, MemoryCredentialStore, type Session } from '../../actors/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
-import { activePaths, transitionIdOf } from '../../machines/structure.ts';
+import { activePaths, transitionIdOf } from '../../machines/index.ts';
 import { http } from '../support/raw-client.ts';
 import { MODEL_TIMING, type Stimulus, type WorldAction } from './session-model.ts';
 
@@ -35,7 +34,7 @@ export class ModelWorld {
   ) {}
 
   get value(): unknown {
-    return this.session.actor.getSnapshot().value;
+    return this.session.state.value;
   }
 
   async start(): Promise<void> {
@@ -91,8 +90,8 @@ export class ModelWorld {
 
   private async waitForState(prefix: string): Promise<void> {
     const deadline = Date.now() + 5_000;
-    while (!this.session.state.startsWith(prefix)) {
-      if (Date.now() > deadline) throw new Error(`never reached ${prefix} (in ${this.session.state})`);
+    while (!this.session.state.name.startsWith(prefix)) {
+      if (Date.now() > deadline) throw new Error(`never reached ${prefix} (in ${this.session.state.name})`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -181,7 +180,7 @@ export class ModelWorld {
         });
         this.others.push(other);
         other.start();
-        await other.waitFor((state) => state.startsWith('online.ready'), 5_000);
+        await other.waitFor((state) => state.name.startsWith('online.ready'), 5_000);
         return;
       }
     }

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { Emulator } from '../../emulator/index.ts';
-import { type HttpService, startHttpService } from '../../service/http-server.ts';
-import { SessionService } from '../../service/session-service.ts';
-import { startStatelyBridge } from '../../service/stately.ts';
-import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
-import { openMediaQueue } from '../../workers/open-queue.ts';
+import {
+  type HttpService,
+  SessionService,
+  startHttpService,
+  startStatelyBridge,
+} from '../../service/index.ts';
+import { InProcessMediaQueue, openMediaQueue } from '../../workers/index.ts';
 import { tempDir } from '../support/media.ts';
 import { http as plainHttp } from '../support/raw-client.ts';
 import { startRedis } from '../support/redis.ts';
@@ -191,7 +193,7 @@ describe('the service API', () => {
     await until(() => (received.includes('"state":"online.ready"') ? true : undefined));
     expect(received.startsWith('event: hello\n')).toBe(true);
     expect(received).toContain('"type":"transition"');
-    expect(received).toContain('online.qr CONN#0');
+    expect(received).toContain('online.qr server.conn#0');
     // Nothing secret travels: not the pairing secret's holder fields, not the tokens.
     const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     const secrets = Object.entries(flatStrings(stored)).filter(([path]) =>
@@ -209,8 +211,8 @@ describe('the service API', () => {
     expect(restored).toEqual({ restored: ['alice'], skipped: [] });
     await until(() => (second.service.view('alice')?.state === 'online.ready' ? true : undefined));
     const events = second.service.events('alice').map((e) => e.type);
-    expect(events).toContain('LOGIN_RESULT');
-    expect(events).not.toContain('REREF_RESULT');
+    expect(events).toContain('login.result');
+    expect(events).not.toContain('reref.result');
   });
 });
 
@@ -303,7 +305,7 @@ describe('the Stately bridge', () => {
     const qr = await until(() => service.view('bob')?.qr ?? undefined);
     await plainHttp(server.url, 'POST', '/phones/491511112222/scan', { qr: qr.text });
     await until(() => (service.view('bob')?.state === 'online.ready' ? true : undefined));
-    await until(() => (messages.some((m) => m.includes('"CONN"')) ? true : undefined));
+    await until(() => (messages.some((m) => m.includes('"server.conn"')) ? true : undefined));
 
     const all = messages.join('\n');
     expect(all).toContain('[redacted]');

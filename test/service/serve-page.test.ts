@@ -176,7 +176,7 @@ describe('walink serve in a browser', () => {
 
     // The event log shows what the machine received, once each, with the secrets redacted.
     const log = page.locator('#event-log');
-    await expect.poll(() => log.textContent()).toContain('CONN');
+    await expect.poll(() => log.textContent()).toContain('server.conn');
     const logText = (await log.textContent()) ?? '';
     expect(logText).toContain('"secret":"[redacted]"');
     expect(logText).toContain('"clientToken":"[redacted]"');

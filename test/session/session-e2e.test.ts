@@ -1,7 +1,7 @@
 // walink sessions against the emulator, faults included. Each test asserts the ordered list of
 // states the session went through, and where credentials ended up.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryCredentialStore } from '../../actors/credential-store.ts';
+import { MemoryCredentialStore } from '../../actors/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
 import { http } from '../support/raw-client.ts';
 import {
@@ -114,7 +114,7 @@ describe('pairing', () => {
     await s.nextEvent('qr', 5_000);
     const scan = await http(emu.url, 'POST', `/phones/${PHONE}/scan`, { qr: old.text });
     expect(scan.status).toBe(410);
-    expect(s.session.state).toMatch(/^online\.qr\./);
+    expect(s.session.state.name).toMatch(/^online\.qr\./);
   });
 
   it('a forged secret fails with badSecret and stores no keys', async () => {
@@ -150,7 +150,7 @@ describe('login statuses', () => {
       const s = await session({ store, scanAs: null });
       await s.reach(end.state);
       expect(s.states).toEqual([...RESTORE.slice(0, 3), end.state]);
-      expect(s.session.actor.getSnapshot().context.failure).toBe(end.reason);
+      expect(s.session.state.reason).toBe(end.reason);
       expect((await store.load()) !== null).toBe(end.kept);
     });
   }
@@ -200,7 +200,7 @@ describe('takeover, unlink, logout', () => {
     await first.reach('conflict');
     await settle(500);
     expect(first.states).toEqual([...RESTORE, 'conflict']);
-    expect(second.session.state).toBe('online.ready');
+    expect(second.session.state.name).toBe('online.ready');
     expect(second.states).toEqual(RESTORE);
     expect(await store.load()).not.toBeNull();
   });
@@ -212,7 +212,7 @@ describe('takeover, unlink, logout', () => {
     const copy = new MemoryCredentialStore((await store.load())!);
     const second = await session({ store: copy, scanAs: null, loginMode: 'reconnect' });
     await second.reach('conflict');
-    expect(first.session.state).toBe('online.ready');
+    expect(first.session.state.name).toBe('online.ready');
   });
 
   it('the phone unlinks the browser: loggedOut (unlinked), credentials cleared', async () => {
@@ -244,11 +244,11 @@ describe('dropped sockets recover', () => {
     it(`while pairing, at ${step}`, async () => {
       await fault(emu, { kind: 'closeSocket', at: step });
       const s = await session();
-      await until(() => s.states.includes('reconnecting') && s.session.state === 'online.ready');
+      await until(() => s.states.includes('reconnecting') && s.session.state.name === 'online.ready');
       expect(s.states[0]).toBe('online.connecting');
       expect(await s.store.load()).not.toBeNull();
       await settle(100);
-      expect(s.session.state).toBe('online.ready');
+      expect(s.session.state.name).toBe('online.ready');
     });
   }
 
@@ -257,7 +257,7 @@ describe('dropped sockets recover', () => {
       const store = await pairedStore(emu);
       await fault(emu, { kind: 'closeSocket', at: step });
       const s = await session({ store, scanAs: null });
-      await until(() => s.states.includes('reconnecting') && s.session.state === 'online.ready');
+      await until(() => s.states.includes('reconnecting') && s.session.state.name === 'online.ready');
       expect(s.states.slice(0, 2)).toEqual(RESTORE.slice(0, 2));
       expect(s.states.slice(-4)).toEqual(RESTORE);
       expect(await store.load()).not.toBeNull();
@@ -298,7 +298,7 @@ describe('the frame stream', () => {
     const message = await s.nextEvent('message');
     expect(message.message.text).toBe('genuine');
     expect(s.session.stats.framesDropped).toBe(1);
-    expect(s.session.state).toBe('online.ready');
+    expect(s.session.state.name).toBe('online.ready');
   });
 
   it('delivers text and media messages, and relays what it sends', async () => {

@@ -1,7 +1,6 @@
 // Many sessions in one process against the emulator, with a bound on concurrent connects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCredentialStore } from '../../actors/credential-store.ts';
-import { SessionManager } from '../../actors/session-manager.ts';
+import { MemoryCredentialStore, SessionManager } from '../../actors/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
 import { http } from '../support/raw-client.ts';
 import { emulator, FAST_TIMING } from '../support/session-harness.ts';
@@ -34,7 +33,7 @@ describe('SessionManager', () => {
     const sessions = await Promise.all(
       stores.map((store, i) => manager.add(String(i), { url: emu.wsUrl, store, timing: FAST_TIMING })),
     );
-    await Promise.all(sessions.map((s) => s.waitFor((state) => state === 'online.ready', 15_000)));
+    await Promise.all(sessions.map((s) => s.waitFor((state) => state.name === 'online.ready', 15_000)));
     await manager.stopAll();
     return { most, paths, size: manager.size };
   }

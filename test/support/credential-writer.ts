@@ -1,5 +1,5 @@
 // A child process for the kill test: saves ever-newer credentials to one file until it is killed.
-import { FileCredentialStore } from '../../actors/credential-store.ts';
+import { FileCredentialStore } from '../../actors/index.ts';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: credential-writer <file>');

@@ -2,9 +2,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Emulator } from '../../emulator/index.ts';
-import type { PhoneMediaType } from '../../emulator/media-store.ts';
-import type { MediaJobInput } from '../../workers/media-job.ts';
+import type { Emulator, PhoneMediaType } from '../../emulator/index.ts';
+import type { MediaJobInput } from '../../workers/index.ts';
 
 export function tempDir(prefix = 'walink-media-'): { path: string; files(): string[]; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

@@ -1,11 +1,15 @@
 // Runs walink sessions against an emulator on 127.0.0.1 and records what they did, in order.
 import pino from 'pino';
 import type { Subscription } from 'rxjs';
-import type { CredentialStore } from '../../actors/credential-store.ts';
-import { MemoryCredentialStore } from '../../actors/credential-store.ts';
-import { createSession, type Session, type SessionAppEvent } from '../../actors/session.ts';
+import {
+  type CredentialStore,
+  createSession,
+  MemoryCredentialStore,
+  type Session,
+  type SessionAppEvent,
+} from '../../actors/index.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../emulator/index.ts';
-import type { SessionTiming } from '../../machines/legacy/session-types.ts';
+import type { SessionTiming } from '../../machines/index.ts';
 import { http } from './raw-client.ts';
 
 export const PHONE = '491511112222';
@@ -73,7 +77,7 @@ export async function recordSession(
     states,
     events,
     reach: async (state, timeoutMs = 10_000) => {
-      await session.waitFor((name) => name === state, timeoutMs);
+      await session.waitFor(({ name }) => name === state, timeoutMs);
     },
     nextEvent: (type, timeoutMs = 10_000) => {
       const from = seen.get(type) ?? 0;

@@ -10,8 +10,12 @@ import { filter } from 'rxjs/operators';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encryptMedia, randomBytes } from '../../crypto/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
-import { BullMediaQueue, type MediaWorker, startMediaWorker } from '../../workers/bullmq-queue.ts';
-import type { MediaJobEvent } from '../../workers/media-job.ts';
+import {
+  BullMediaQueue,
+  type MediaJobEvent,
+  type MediaWorker,
+  startMediaWorker,
+} from '../../workers/index.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 import { emulator, fault, until } from '../support/session-harness.ts';

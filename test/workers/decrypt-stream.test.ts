@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../crypto/index.ts';
-import { decryptMediaToBuffer, decryptMediaToFile } from '../../workers/decrypt-stream.ts';
-import { MediaError } from '../../workers/errors.ts';
+import { decryptMediaToBuffer, decryptMediaToFile, MediaError } from '../../workers/index.ts';
 import { MEDIA_SAMPLES, readFixture } from '../support/fixtures.ts';
 import { chunked, tempDir } from '../support/media.ts';
 

@@ -5,8 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { filter, take, toArray } from 'rxjs/operators';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../emulator/index.ts';
-import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
-import type { MediaJobEvent } from '../../workers/media-job.ts';
+import { InProcessMediaQueue, type MediaJobEvent } from '../../workers/index.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { emulator, fault } from '../support/session-harness.ts';
 

@@ -1,0 +1,175 @@
+// The bridge from a running session machine to the Session an application holds (as LedgerHQ's
+// device-sdk-ts bridges XState actors to RxJS): snapshots become the public SessionState, replayed to a
+// late subscriber by a BehaviorSubject; emitted events become events$, where a late subscriber first
+// gets the QR code that is up. Protocol-neutral: the protocol supplies its machine and a reader of its
+// snapshots' facts.
+import { BehaviorSubject, Observable, Subject } from 'rxjs';
+import type { AnyActor, EventObject, StateValue } from 'xstate';
+import { SESSION_TAGS, stateName } from '../machines/index.ts';
+import type { ProtocolStats, Session, SessionAppEvent, SessionQr, SessionState } from './session-types.ts';
+
+/** The parts of a machine snapshot the bridge reads. */
+export interface BridgedSnapshot {
+  value: StateValue;
+  tags: ReadonlySet<string>;
+}
+
+export interface SessionRuntime<TSnapshot extends BridgedSnapshot> {
+  name: string;
+  /** The session machine's actor, not started yet. */
+  actor: AnyActor;
+  stats: ProtocolStats;
+  /** The protocol's facts in a snapshot: why it ended, who it is, frames dropped. */
+  facts(snapshot: TSnapshot): Pick<SessionState, 'reason' | 'me' | 'droppedFrames'>;
+  /** The machine events for what a user asks. */
+  user: {
+    sendText(jid: string, text: string, id: string): EventObject;
+    logout: EventObject;
+    restart: EventObject;
+    takeOver: EventObject;
+  };
+  /** A new message id for send(). */
+  newMessageId(): string;
+  /** Resolves when the session's effects have finished their writes (stop() waits for it). */
+  settled(): Promise<void>;
+  /** The wall clock QR expiries are told in (ms). */
+  now?: () => number;
+}
+
+/** events$, with the QR code that is up replayed to a new subscriber. */
+export class SessionEventStream {
+  private readonly live = new Subject<SessionAppEvent>();
+  private currentQr: Extract<SessionAppEvent, { type: 'qr' }> | null = null;
+
+  readonly events$ = new Observable<SessionAppEvent>((subscriber) => {
+    // Events told while the replay is delivered wait behind it, so the order holds.
+    const waiting: SessionAppEvent[] = [];
+    let replaying = true;
+    const subscription = this.live.subscribe({
+      next: (event) => (replaying ? waiting.push(event) : subscriber.next(event)),
+      error: (error) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
+    if (this.currentQr) subscriber.next(this.currentQr);
+    while (waiting.length > 0) subscriber.next(waiting.shift()!);
+    replaying = false;
+    return subscription;
+  });
+
+  /** The QR code that is up, if any. */
+  get qr(): SessionQr | null {
+    if (!this.currentQr) return null;
+    const { type: _type, ...qr } = this.currentQr;
+    return qr;
+  }
+
+  tell(event: SessionAppEvent): void {
+    if (event.type === 'qr') this.currentQr = event;
+    this.live.next(event);
+  }
+
+  /** The code is gone (scanned, expired or its socket closed). */
+  qrGone(): void {
+    this.currentQr = null;
+  }
+
+  error(error: unknown): void {
+    this.live.error(error);
+  }
+
+  complete(): void {
+    this.live.complete();
+  }
+}
+
+const STARTING = 'starting';
+
+export function bridgeSession<TSnapshot extends BridgedSnapshot>(
+  runtime: SessionRuntime<TSnapshot>,
+  events: SessionEventStream,
+): Session {
+  const { actor } = runtime;
+  const now = runtime.now ?? Date.now;
+  let started = false;
+
+  const stateOf = (snapshot: TSnapshot): SessionState => {
+    const tags = started ? SESSION_TAGS.filter((tag) => snapshot.tags.has(tag)) : [];
+    return {
+      name: started ? stateName(snapshot.value) : STARTING,
+      value: started ? snapshot.value : null,
+      tags,
+      resting: tags.includes('resting'),
+      ...runtime.facts(snapshot),
+      qr: tags.includes('needsScan') ? events.qr : null,
+    };
+  };
+  const current = () => stateOf(actor.getSnapshot() as TSnapshot);
+
+  const state$ = new BehaviorSubject<SessionState>(current());
+  actor.subscribe({
+    next: (snapshot) => {
+      const state = stateOf(snapshot as TSnapshot);
+      if (!state.tags.includes('needsScan')) events.qrGone();
+      const previous = state$.value.name;
+      if (state.name === previous) return;
+      events.tell({ type: 'state', state: state.name, previous: previous === STARTING ? null : previous });
+      state$.next(state);
+    },
+    error: (error) => events.error(error),
+  });
+  actor.on('*', (emitted: EventObject) => {
+    if (emitted.type === 'qr') {
+      const qr = emitted as Extract<SessionAppEvent, { type: 'qr' }>;
+      events.tell({ ...qr, expiresAt: now() + qr.ttl });
+    } else events.tell(emitted as SessionAppEvent);
+  });
+
+  const session: Session = {
+    name: runtime.name,
+    get state() {
+      return current();
+    },
+    state$: state$.asObservable(),
+    events$: events.events$,
+    stats: runtime.stats,
+    start() {
+      started = true;
+      actor.start();
+      return session;
+    },
+    send(jid: string, text: string): string {
+      const id = runtime.newMessageId();
+      actor.send(runtime.user.sendText(jid, text, id));
+      return id;
+    },
+    logout: () => actor.send(runtime.user.logout),
+    restart: () => actor.send(runtime.user.restart),
+    takeOver: () => actor.send(runtime.user.takeOver),
+    waitFor(predicate, timeoutMs = 30_000) {
+      return new Promise<SessionState>((resolve, reject) => {
+        const state = current();
+        if (predicate(state)) {
+          resolve(state);
+          return;
+        }
+        const timer = setTimeout(() => {
+          subscription.unsubscribe();
+          reject(new Error(`session stayed in ${current().name} for ${timeoutMs} ms`));
+        }, timeoutMs);
+        const subscription = state$.subscribe((state) => {
+          if (!predicate(state)) return;
+          clearTimeout(timer);
+          queueMicrotask(() => subscription.unsubscribe());
+          resolve(state);
+        });
+      });
+    },
+    async stop() {
+      actor.stop();
+      await runtime.settled();
+      events.complete();
+      state$.complete();
+    },
+  };
+  return session;
+}

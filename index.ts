@@ -1,0 +1,50 @@
+// walink's front door: what an application needs to run sessions. Everything here is re-exported from
+// the folders' own front doors (actors/, workers/, emulator/, machines/, codec/); README "The library".
+export {
+  type CreateSessionOptions,
+  CredentialError,
+  type CredentialStore,
+  createSession,
+  FileCredentialStore,
+  type ManagedEvent,
+  MemoryCredentialStore,
+  newClientId,
+  type ProtocolStats,
+  RedisCredentialStore,
+  type Session,
+  type SessionAppEvent,
+  SessionManager,
+  type SessionManagerOptions,
+  type SessionQr,
+  type SessionState,
+} from './actors/index.ts';
+export type {
+  Chat,
+  Contact,
+  MediaReference,
+  MessageMediaType,
+  MessageSummary,
+  Receipt,
+} from './codec/index.ts';
+export { type Emulator, type EmulatorOptions, startEmulator } from './emulator/index.ts';
+export {
+  type Credentials,
+  type FailureReason,
+  type FrameDropCode,
+  type LoginMode,
+  SESSION_TAGS,
+  type SessionEmitted,
+  type SessionTag,
+  type SessionTiming,
+} from './machines/index.ts';
+export {
+  BullMediaQueue,
+  InProcessMediaQueue,
+  isMediaError,
+  MediaError,
+  type MediaErrorCode,
+  type MediaJobEvent,
+  type MediaJobInput,
+  type MediaQueue,
+  openMediaQueue,
+} from './workers/index.ts';

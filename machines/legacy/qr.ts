@@ -1,0 +1,128 @@
+// QR codes and pairing (docs/protocol.md §2.2-2.4): the ref from init becomes a QR code, rotated with
+// `reref` before it expires until the server's budget runs out; the phone's scan arrives as a Conn with
+// the pairing secret, whose keys are derived and checked before anything is stored.
+import { assertEvent, assign, emit, sendTo } from 'xstate';
+import { buildQrText } from '../../codec/index.ts';
+import { deriveSessionKeys, fromBase64, type SessionKeys } from '../../crypto/index.ts';
+import { fail, STORE_CREDENTIALS, sessionSetup } from './session-setup.ts';
+import type { Credentials, SessionEmitted, SocketCommand } from './session-types.ts';
+
+/** Keys from the pairing secret (docs/protocol.md §2.4), or null when the secret is malformed or forged. */
+function pairingKeys(privateKey: Uint8Array, secret: string | undefined): SessionKeys | null {
+  if (!secret) return null;
+  try {
+    return deriveSessionKeys(privateKey, fromBase64(secret));
+  } catch {
+    return null;
+  }
+}
+
+export const qrSetup = sessionSetup.extend({
+  actions: {
+    /** init's ref is the first code (§2.2). */
+    rememberRef: assign(({ event }) => {
+      assertEvent(event, 'init.ok');
+      return { ref: event.ref, ttl: event.ttl, qrIndex: 0 };
+    }),
+    /** A reref's ref replaces it; its ttl too when the server sent one. */
+    rememberNewRef: assign(({ context, event }) => {
+      assertEvent(event, 'reref.result');
+      return { ref: event.ref ?? context.ref, ttl: event.ttl ?? context.ttl, qrIndex: context.qrIndex + 1 };
+    }),
+    emitQr: emit(
+      ({ context }): SessionEmitted => ({
+        type: 'qr',
+        text: buildQrText({
+          ref: context.ref!,
+          publicKey: context.keyPair.publicKey,
+          clientId: context.clientId,
+        }),
+        ref: context.ref!,
+        ttl: context.ttl,
+        index: context.qrIndex,
+      }),
+    ),
+    sendReref: sendTo('socket', { type: 'send.reref' } satisfies SocketCommand),
+    rememberPairingConn: assign(({ event }) => {
+      assertEvent(event, 'server.conn');
+      return { pairingConn: event.conn };
+    }),
+    derivePairingKeys: assign({
+      pairingKeys: ({ context }) => pairingKeys(context.keyPair.privateKey, context.pairingConn?.secret),
+    }),
+    adoptPairing: sessionSetup.enqueueActions(({ context, enqueue }) => {
+      const conn = context.pairingConn!;
+      const keys = context.pairingKeys!;
+      const credentials: Credentials = {
+        clientId: context.clientId,
+        clientToken: conn.clientToken,
+        serverToken: conn.serverToken,
+        browserToken: conn.browserToken,
+        encKey: keys.encKey,
+        macKey: keys.macKey,
+        wid: conn.wid,
+      };
+      enqueue.assign({ credentials, pairingConn: null, pairingKeys: null });
+      enqueue.sendTo('socket', { type: 'use.keys', keys });
+      enqueue.emit({ type: 'paired', wid: conn.wid });
+    }),
+  },
+  guards: {
+    connCarriesSecret: ({ event }) => {
+      assertEvent(event, 'server.conn');
+      return typeof event.conn.secret === 'string';
+    },
+    rerefWithRef: ({ event }) => {
+      assertEvent(event, 'reref.result');
+      return event.status === 200 && !!event.ref;
+    },
+    pairingKeysValid: ({ context }) => context.pairingKeys !== null,
+  },
+  delays: {
+    qrRefresh: ({ context }) => Math.max(0, context.ttl - context.timing.qrRefreshMargin),
+    qrLifetime: ({ context }) => context.ttl,
+  },
+});
+
+const REFS_EXHAUSTED = { target: '#session.refsExhausted', actions: fail('refsExhausted') } as const;
+
+/** §2.2: showing codes until the phone scans one. */
+export const qrState = qrSetup.createStateConfig({
+  description: 'Showing QR codes until the phone scans one (docs/protocol.md §2.2).',
+  tags: ['needsScan'],
+  entry: 'rememberRef',
+  initial: 'showing',
+  on: {
+    'server.conn': { guard: 'connCarriesSecret', target: 'pairing', actions: 'rememberPairingConn' },
+  },
+  states: {
+    showing: {
+      entry: 'emitQr',
+      after: { qrRefresh: 'rerefing' },
+    },
+    rerefing: {
+      entry: 'sendReref',
+      on: {
+        'reref.result': [
+          { guard: 'rerefWithRef', target: 'showing', actions: 'rememberNewRef' },
+          { guard: { type: 'status', params: { status: 304 } }, target: 'kept' },
+          REFS_EXHAUSTED,
+        ],
+      },
+    },
+    kept: {
+      description: '304: the server keeps the current ref; no more rerefs on this socket.',
+      after: { qrLifetime: REFS_EXHAUSTED },
+    },
+  },
+});
+
+/** §2.3-2.4: the scan's Conn carried a secret; a forged one never yields keys. */
+export const pairingState = qrSetup.createStateConfig({
+  description: 'Keys from the secret (docs/protocol.md §2.4); a forged secret never yields keys.',
+  entry: 'derivePairingKeys',
+  always: [
+    { guard: 'pairingKeysValid', target: 'ready', actions: ['adoptPairing', STORE_CREDENTIALS] },
+    { target: '#session.failed', actions: fail('badSecret') },
+  ],
+});

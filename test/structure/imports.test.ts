@@ -1,0 +1,141 @@
+// The house rules for imports, checked over the whole source tree: a file enters another top-level
+// folder only through an index.ts (the folder's or a subfolder's front door), and no files import each
+// other in a circle (type-only imports included: a circle of types is still a circle of meaning).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SKIP = new Set(['node_modules', '.git', 'test-artifacts', 'dist', 'fixtures', 'vendor', 'static']);
+const SOURCE = /\.(ts|js|mjs)$/;
+
+/**
+ * Imports allowed to cross without a front door, each with its reason. An entry that no longer matches
+ * an import fails the test too, so the list only ever shrinks.
+ */
+const EXCEPTIONS: Record<string, string> = {
+  'bin/walink.js -> cli/main.ts':
+    'the launcher runs the command line program; cli/index.ts is its library side',
+  'bench/media-child.ts -> workers/decrypt-stream.ts':
+    'the bundled child measures the decryptor’s own memory: the front door would bundle BullMQ beside it',
+  'bench/media-child.ts -> workers/download.ts':
+    'the bundled child measures the decryptor’s own memory: the front door would bundle BullMQ beside it',
+  'bench/media.ts -> test/support/redis.ts':
+    'the media benchmark starts a throwaway Redis the way the tests do (test/ has no front door)',
+  // Helpers in the wrong rooms, moved by the emulator/service part of issue 14 (then these go).
+  'service/http-server.ts -> emulator/http-util.ts': 'issue 14: HTTP helpers move out of emulator/',
+  'cli/session-printer.ts -> service/json-safe.ts': 'issue 14: json-safe moves to a shared room',
+  'scripts/update-diagrams.ts -> service/readme-diagram.ts': 'issue 14: readme-diagram leaves service/',
+  'test/machines/diagram.test.ts -> service/readme-diagram.ts': 'issue 14: readme-diagram leaves service/',
+  'test/machines/mermaid-render.test.ts -> service/readme-diagram.ts':
+    'issue 14: readme-diagram leaves service/',
+};
+
+/** Circles known and being broken elsewhere (each named by its sorted files). */
+const KNOWN_CIRCLES: Record<string, string> = {
+  'emulator/legacy/connection.ts emulator/legacy/hub.ts':
+    'issue 14: Hub becomes the only owner of shared state, which breaks the circle',
+};
+
+function sourceFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (SKIP.has(name) || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files.push(...sourceFiles(path));
+    else if (SOURCE.test(name) && !name.endsWith('.d.ts')) files.push(relative(ROOT, path));
+  }
+  return files;
+}
+
+/** Every relative import of a file (static, dynamic with a literal, re-exports), resolved. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => relative(ROOT, resolve(ROOT, dirname(file), specifier)))
+    .filter((target) => existsSync(join(ROOT, target)));
+}
+
+const topOf = (file: string) => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
+const isFrontDoor = (file: string) => file === 'index.ts' || file.endsWith('/index.ts');
+
+const FILES = sourceFiles(ROOT);
+const GRAPH = new Map(FILES.map((file) => [file, importsOf(file)]));
+
+/** Strongly connected components with more than one file, or a file importing itself (Tarjan). */
+function circles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  let counter = 0;
+  const visit = (node: string) => {
+    index.set(node, counter);
+    low.set(node, counter);
+    counter += 1;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node)!, index.get(next)!));
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== node);
+    if (component.length > 1 || (graph.get(node) ?? []).includes(node)) found.push(component.sort());
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return found;
+}
+
+describe('imports', () => {
+  it('walks the whole tree', () => {
+    expect(FILES).toContain('index.ts');
+    expect(FILES).toContain('machines/legacy/session.ts');
+    expect(FILES).toContain('test/structure/imports.test.ts');
+    expect(GRAPH.get('actors/session.ts')).toContain('actors/legacy/index.ts');
+  });
+
+  it('enter another top-level folder only through an index.ts', () => {
+    const crossings: string[] = [];
+    for (const [file, targets] of GRAPH)
+      for (const target of targets)
+        if (topOf(file) !== topOf(target) && !isFrontDoor(target)) crossings.push(`${file} -> ${target}`);
+    expect(crossings.filter((c) => !EXCEPTIONS[c])).toEqual([]);
+    expect(
+      Object.keys(EXCEPTIONS).filter((c) => !crossings.includes(c)),
+      'stale exceptions',
+    ).toEqual([]);
+  });
+
+  it('form no circle between files', () => {
+    const found = circles(GRAPH).map((component) => component.join(' '));
+    expect(found.filter((c) => !KNOWN_CIRCLES[c])).toEqual([]);
+    expect(
+      Object.keys(KNOWN_CIRCLES).filter((c) => !found.includes(c)),
+      'stale known circles',
+    ).toEqual([]);
+  });
+
+  it('finds a circle and a deep import when there is one', () => {
+    const graph = new Map([
+      ['a/x.ts', ['b/y.ts']],
+      ['b/y.ts', ['a/x.ts']],
+      ['c/z.ts', ['c/z.ts']],
+    ]);
+    expect(circles(graph)).toEqual([['a/x.ts', 'b/y.ts'], ['c/z.ts']]);
+    expect(isFrontDoor('machines/legacy/index.ts') && !isFrontDoor('machines/legacy/session.ts')).toBe(true);
+  });
+});
