@@ -8,11 +8,16 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../emulator/index.ts';
-import { AccessConfigError } from '../../service/access.ts';
-import { ApiTokenError, loadOrCreateApiToken } from '../../service/api-token.ts';
-import { type HttpService, type HttpServiceOptions, startHttpService } from '../../service/http-server.ts';
-import { SessionService } from '../../service/session-service.ts';
-import { InProcessMediaQueue } from '../../workers/in-process-queue.ts';
+import {
+  AccessConfigError,
+  ApiTokenError,
+  type HttpService,
+  type HttpServiceOptions,
+  loadOrCreateApiToken,
+  SessionService,
+  startHttpService,
+} from '../../service/index.ts';
+import { InProcessMediaQueue } from '../../workers/index.ts';
 import { tempDir } from '../support/media.ts';
 import { emulator } from '../support/session-harness.ts';
 

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStreamHub } from '../../service/event-stream.ts';
+import { EventStreamHub } from '../../service/index.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
