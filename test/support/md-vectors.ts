@@ -160,6 +160,7 @@ export interface SignalVectors {
   };
   sender: { jid: string; registrationId: number; identityKey: VectorKeyPair };
   pkmsg: string;
+  parsed: { whisperMessage: { mac8: string; ciphertext: string } };
   message: { protobuf: string; paddedPlaintext: string };
   expected: {
     paddedPlaintext: string;
