@@ -18,7 +18,13 @@ function vectorCases(): Case[] {
   const cases: Case[] = [];
   const account = pairing.adv.accountSignature;
   for (const [i, v] of account.valid.entries()) {
-    cases.push({ name: `account signature ${i}`, key: account.verifyWith, message: account.message, ...v });
+    cases.push({
+      name: `account signature ${i}`,
+      key: account.verifyWith,
+      message: account.message,
+      signature: v.signature,
+      valid: v.valid,
+    });
   }
   for (const v of account.invalid) {
     cases.push({
@@ -30,7 +36,13 @@ function vectorCases(): Case[] {
     });
   }
   const device = pairing.adv.deviceSignature;
-  cases.push({ name: 'device signature', key: device.verifyWith, message: device.message, ...device });
+  cases.push({
+    name: 'device signature',
+    key: device.verifyWith,
+    message: device.message,
+    signature: device.signature,
+    valid: device.valid,
+  });
   cases.push({
     name: 'device signature tampered',
     key: device.verifyWith,
