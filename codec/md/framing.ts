@@ -56,9 +56,9 @@ export interface FrameDecoderOptions {
 }
 
 /**
- * Turns WebSocket messages into frame payloads. It never holds more than one frame's worth of bytes (plus a
- * header): a frame's buffer is allocated once its length is known and filled as bytes arrive. A frame that
- * lies whole inside one message is returned as a view into that message, not copied. After an error the
+ * Turns WebSocket messages into frame payloads. It holds at most one unfinished frame (bounded by
+ * maxFramePayload) plus a header, and only the bytes that actually arrived. A frame that lies whole inside one
+ * message is returned as a view into that message, not copied. After an error the
  * decoder is failed: every later push throws the same error (the connection is to be closed).
  */
 export class FrameDecoder {
@@ -69,8 +69,10 @@ export class FrameDecoder {
   #intro: ConnectionIntro | null = null;
   #header = new Uint8Array(FRAME_HEADER_LENGTH);
   #headerFilled = 0;
-  #frame: Uint8Array | null = null;
-  #frameFilled = 0;
+  /** Length of the frame being collected, -1 between frames. */
+  #expected = -1;
+  #partial: Uint8Array[] = [];
+  #partialLength = 0;
   #failure: CodecError | null = null;
 
   constructor(options: FrameDecoderOptions = {}) {
@@ -86,7 +88,7 @@ export class FrameDecoder {
 
   /** Bytes held back waiting for the rest of a frame or of the intro. */
   get bufferedBytes(): number {
-    return this.#introBytes.length + this.#headerFilled + this.#frameFilled;
+    return this.#introBytes.length + this.#headerFilled + this.#partialLength;
   }
 
   push(message: Uint8Array): Uint8Array[] {
@@ -100,7 +102,7 @@ export class FrameDecoder {
     }
     const frames: Uint8Array[] = [];
     while (offset < message.length) {
-      if (this.#frame === null) {
+      if (this.#expected < 0) {
         // Fast path: a whole frame inside this message, header included.
         if (this.#headerFilled === 0 && message.length - offset >= FRAME_HEADER_LENGTH) {
           const length = (message[offset]! << 16) | (message[offset + 1]! << 8) | message[offset + 2]!;
@@ -111,38 +113,41 @@ export class FrameDecoder {
             offset = start + length;
             continue;
           }
-          this.#frame = new Uint8Array(length);
-          this.#frameFilled = message.length - start;
-          this.#frame.set(message.subarray(start), 0);
-          offset = message.length;
-          break;
+          this.#expected = length;
+          offset = start;
+        } else {
+          while (this.#headerFilled < FRAME_HEADER_LENGTH && offset < message.length) {
+            this.#header[this.#headerFilled++] = message[offset++]!;
+          }
+          if (this.#headerFilled < FRAME_HEADER_LENGTH) break;
+          const length = (this.#header[0]! << 16) | (this.#header[1]! << 8) | this.#header[2]!;
+          this.#checkLength(length);
+          this.#headerFilled = 0;
+          this.#expected = length;
         }
-        while (this.#headerFilled < FRAME_HEADER_LENGTH && offset < message.length) {
-          this.#header[this.#headerFilled++] = message[offset++]!;
-        }
-        if (this.#headerFilled < FRAME_HEADER_LENGTH) break;
-        const length = (this.#header[0]! << 16) | (this.#header[1]! << 8) | this.#header[2]!;
-        this.#checkLength(length);
-        this.#headerFilled = 0;
-        this.#frame = new Uint8Array(length);
-        this.#frameFilled = 0;
       }
-      const take = Math.min(this.#frame.length - this.#frameFilled, message.length - offset);
-      this.#frame.set(message.subarray(offset, offset + take), this.#frameFilled);
-      this.#frameFilled += take;
+      // Collect what arrived (copied: the caller may reuse its buffer); memory follows the bytes received,
+      // not the length a peer announced.
+      const take = Math.min(this.#expected - this.#partialLength, message.length - offset);
+      if (take > 0) this.#partial.push(message.slice(offset, offset + take));
+      this.#partialLength += take;
       offset += take;
-      if (this.#frameFilled === this.#frame.length) {
-        frames.push(this.#frame);
-        this.#frame = null;
-        this.#frameFilled = 0;
-      }
+      if (this.#partialLength === this.#expected) frames.push(this.#takeFrame());
     }
     return frames;
   }
 
+  #takeFrame(): Uint8Array {
+    const frame = this.#partial.length === 1 ? this.#partial[0]! : concat(this.#partial, this.#partialLength);
+    this.#partial = [];
+    this.#partialLength = 0;
+    this.#expected = -1;
+    return frame;
+  }
+
   #readIntro(message: Uint8Array): number {
     const seen = this.#introBytes.length;
-    const bytes = seen === 0 ? message : concat(this.#introBytes, message);
+    const bytes = seen === 0 ? message : concat([this.#introBytes, message], seen + message.length);
     let intro: ConnectionIntro | null;
     try {
       intro = parseConnectionIntro(bytes, this.#maxRoutingInfo);
@@ -168,15 +173,18 @@ export class FrameDecoder {
 
   #fail(code: 'BAD_FRAME' | 'BAD_INTRO' | 'FRAME_TOO_LARGE', message: string): CodecError {
     this.#failure = new CodecError(code, message);
-    this.#frame = null;
+    this.#partial = [];
     this.#introBytes = new Uint8Array(0);
     return this.#failure;
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
   return out;
 }
