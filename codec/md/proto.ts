@@ -387,10 +387,8 @@ function codecFor<T>(typeName: string, label: string): ProtoCodec<T> {
     encode(value: T): Uint8Array {
       const problem = type.verify(value as Record<string, unknown>);
       if (problem) throw new CodecError('BAD_PROTO', `invalid ${label}: ${problem}`);
-      return type
-        .encode(type.fromObject(value as Record<string, unknown>))
-        .finish()
-        .slice();
+      // A plain Uint8Array copy: protobufjs returns a Buffer that may sit in a shared pool.
+      return new Uint8Array(type.encode(type.fromObject(value as Record<string, unknown>)).finish());
     },
     decode(bytes: Uint8Array): T {
       if (!(bytes instanceof Uint8Array)) throw new CodecError('BAD_PROTO', `${label}: bytes expected`);
