@@ -12,6 +12,7 @@ export type CryptoErrorCode =
   | 'MEDIA_DELETED'
   // multi-device (docs/protocol-md.md)
   | 'BAD_TAG'
+  | 'BAD_PUBLIC_KEY'
   | 'NOISE_STATE'
   | 'COUNTER_EXHAUSTED'
   | 'BAD_INTRO'

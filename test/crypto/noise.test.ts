@@ -13,6 +13,8 @@ import {
   parseConnectionIntro,
   toHex,
   x25519KeyPair,
+  x25519PublicKey,
+  x25519SharedSecret,
 } from '../../crypto/index.ts';
 import { hex, keyPair, type NoiseTranscript, noiseVectors } from '../support/md-vectors.ts';
 
@@ -283,5 +285,27 @@ describe('connection intro (edge-routing pre-intro)', () => {
     behind[behind.length - 4] = 0x58;
     expectCode(() => parseConnectionIntro(behind), 'BAD_INTRO');
     expectCode(() => connectionHeader(256), 'BAD_INTRO');
+  });
+});
+
+describe('X25519 key pairs and agreement', () => {
+  it('a low-order peer key is BAD_PUBLIC_KEY, also inside the handshake', () => {
+    expectCode(() => x25519SharedSecret(x25519KeyPair().privateKey, new Uint8Array(32)), 'BAD_PUBLIC_KEY');
+    const client = new NoiseInitiator({ prologue: connectionHeader(3), staticKeyPair: x25519KeyPair() });
+    client.writeClientHello();
+    const zero = { ephemeral: new Uint8Array(32), static: new Uint8Array(48), payload: new Uint8Array(16) };
+    expectCode(() => client.readServerHello(zero), 'BAD_PUBLIC_KEY');
+    const server = new NoiseResponder({ prologue: connectionHeader(3), staticKeyPair: x25519KeyPair() });
+    server.readClientHello({ ephemeral: Uint8Array.of(1, ...new Uint8Array(31)) });
+    expectCode(() => server.writeServerHello(new Uint8Array(1)), 'BAD_PUBLIC_KEY');
+    expectCode(() => server.writeServerHello(new Uint8Array(1)), 'NOISE_STATE');
+  });
+
+  it('gives a private key whose X25519 public key is the one returned', () => {
+    for (let i = 0; i < 20; i++) {
+      const pair = x25519KeyPair();
+      expect(pair.privateKey).toHaveLength(32);
+      expect(x25519PublicKey(pair.privateKey)).toEqual(pair.publicKey);
+    }
   });
 });
