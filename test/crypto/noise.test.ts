@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { md } from '../../codec/index.ts';
+import { CodecError, md } from '../../codec/index.ts';
 import {
   buildConnectionIntro,
   CryptoError,
@@ -233,6 +233,45 @@ describe('Noise XX between our own initiator and responder', () => {
           payload: new Uint8Array(0),
         }),
       'BAD_LENGTH',
+    );
+  });
+
+  it('hostile handshake bytes give typed errors only (decoded frames, then Noise)', () => {
+    const serverStatic = x25519KeyPair();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.uint8Array({ maxLength: 120 }), (hello, finish) => {
+        const server = new NoiseResponder({ prologue: connectionHeader(3), staticKeyPair: serverStatic });
+        try {
+          server.readClientHello(md.decodeClientHello(hello));
+          server.writeServerHello(new Uint8Array(10));
+          server.readClientFinish(md.decodeClientFinish(finish));
+          expect.unreachable('random bytes cannot complete a handshake');
+        } catch (error) {
+          expect(error instanceof CryptoError || error instanceof CodecError).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Well-formed protobufs with random keys and ciphertexts get as far as the Noise checks.
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 48, maxLength: 48 }),
+        fc.uint8Array({ maxLength: 64 }),
+        (ephemeral, encryptedStatic, payload) => {
+          const server = new NoiseResponder({ prologue: connectionHeader(3), staticKeyPair: serverStatic });
+          try {
+            server.readClientHello({ ephemeral });
+            server.writeServerHello(new Uint8Array(10));
+            server.readClientFinish({ static: encryptedStatic, payload });
+            expect.unreachable('a forged ClientFinish cannot decrypt');
+          } catch (error) {
+            expect(error).toBeInstanceOf(CryptoError);
+            expect(['BAD_TAG', 'BAD_LENGTH', 'BAD_PUBLIC_KEY']).toContain((error as CryptoError).code);
+          }
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 
