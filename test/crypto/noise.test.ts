@@ -121,9 +121,45 @@ describe('Noise XX transcripts (test/fixtures/vectors/md/noise-xx.json)', () => 
       }
     });
 
-    it('split keys: the client writes with the first half, the server with the second', () => {
+    it('replays the responder log step by step: every DH, every h, the AAD of each AEAD, the split keys', () => {
+      const keys = {
+        ee: () => x25519SharedSecret(hex(t.keys.serverEphemeral.private), hex(t.keys.clientEphemeral.public)),
+        es: () => x25519SharedSecret(hex(t.keys.serverStatic.private), hex(t.keys.clientEphemeral.public)),
+        se: () => x25519SharedSecret(hex(t.keys.serverEphemeral.private), hex(t.keys.clientStatic.public)),
+      } as Record<string, () => Uint8Array>;
+      const mixed: Record<string, string> = {
+        'client ephemeral (e)': t.messages.clientHello.ephemeral,
+        'server ephemeral (e)': t.messages.serverHello.ephemeral,
+      };
+      const encrypted = [t.keys.serverStatic.public, t.decrypted.certChain];
+      const decrypted = [t.messages.clientFinish.static, t.messages.clientFinish.payload];
       const state = new NoiseSymmetricState(hex(t.prologue));
-      expect(state.split()[0]).toHaveLength(32);
+      const ops: string[] = [];
+      for (const step of t.steps) {
+        ops.push(step.op);
+        if (step.op === 'MixHash') {
+          if (step.what && mixed[step.what]) state.mixHash(hex(mixed[step.what]!));
+          expect(toHex(state.handshakeHash), step.what).toBe(step.h);
+        } else if (step.op === 'MixKey') {
+          const dh = keys[step.what!]!();
+          expect(toHex(dh), step.what).toBe(step.dh);
+          state.mixKey(dh);
+        } else if (step.op === 'EncryptAndHash' || step.op === 'DecryptAndHash') {
+          expect(toHex(state.handshakeHash), step.what).toBe(step.ad);
+          if (step.op === 'EncryptAndHash') state.encryptAndHash(hex(encrypted.shift()!));
+          else state.decryptAndHash(hex(decrypted.shift()!));
+        } else if (step.op === 'Split') {
+          const [first, second] = state.split();
+          expect([toHex(first), toHex(second)]).toEqual([step.k1, step.k2]);
+          expect([toHex(first), toHex(second)]).toEqual([t.split.clientWriteKey, t.split.clientReadKey]);
+        }
+      }
+      expect(ops.filter((op) => op === 'MixKey')).toHaveLength(3);
+      expect(ops.at(-1)).toBe('Split');
+      expect(toHex(state.handshakeHash)).toBe(t.hFinal);
+    });
+
+    it('split keys: the client writes with the first half, the server with the second', () => {
       const client = new NoiseTransport(hex(t.split.clientWriteKey), hex(t.split.clientReadKey));
       const server = new NoiseTransport(hex(t.split.clientReadKey), hex(t.split.clientWriteKey));
       const frame = t.transport.find((f) => f.direction === 'server->client' && f.counter === 0)!;

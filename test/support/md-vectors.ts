@@ -53,6 +53,17 @@ export interface NoiseTranscript {
     devicePropsDecoded?: Record<string, unknown>;
   };
   split: { clientWriteKey: string; clientReadKey: string };
+  /** The responder's log of every symmetric-state operation. */
+  steps: {
+    op: string;
+    what?: string;
+    h?: string;
+    dh?: string;
+    ad?: string;
+    nonce?: number;
+    k1?: string;
+    k2?: string;
+  }[];
   transport: {
     direction: 'server->client' | 'client->server';
     counter: number;
