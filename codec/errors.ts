@@ -17,7 +17,11 @@ export type CodecErrorCode =
   | 'BAD_QR'
   | 'BAD_JID'
   | 'BAD_PROTO'
-  | 'UNKNOWN_VERSION';
+  | 'UNKNOWN_VERSION'
+  // multi-device framing (docs/protocol-md.md "Framing")
+  | 'EMPTY_FRAME'
+  | 'FRAME_TOO_LARGE'
+  | 'BAD_INTRO';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';

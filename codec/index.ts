@@ -2,3 +2,4 @@
 // multi-device codec lives in codec/md/ behind its own index.ts.
 export { CodecError, type CodecErrorCode, isCodecError } from './errors.ts';
 export * from './legacy/index.ts';
+export * as md from './md/index.ts';

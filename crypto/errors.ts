@@ -9,7 +9,20 @@ export type CryptoErrorCode =
   | 'BAD_BASE64'
   | 'BAD_HEX'
   | 'HASH_MISMATCH'
-  | 'MEDIA_DELETED';
+  | 'MEDIA_DELETED'
+  // multi-device (docs/protocol-md.md)
+  | 'BAD_TAG'
+  | 'BAD_PUBLIC_KEY'
+  | 'NOISE_STATE'
+  | 'COUNTER_EXHAUSTED'
+  | 'BAD_INTRO'
+  | 'BAD_PAIR_CODE'
+  | 'BAD_KEY_BUNDLE'
+  | 'SIGNAL_NO_SESSION'
+  | 'SIGNAL_PREKEY'
+  | 'SIGNAL_DUPLICATE'
+  | 'SIGNAL_UNTRUSTED_IDENTITY'
+  | 'SIGNAL_BAD_MESSAGE';
 
 export class CryptoError extends Error {
   override readonly name = 'CryptoError';
