@@ -17,7 +17,14 @@ export type CodecErrorCode =
   | 'BAD_QR'
   | 'BAD_JID'
   | 'BAD_PROTO'
-  | 'UNKNOWN_VERSION';
+  | 'UNKNOWN_VERSION'
+  // MD binary nodes (codec/md)
+  | 'TOO_LARGE'
+  | 'BAD_ZLIB'
+  | 'MISSING_CHILD'
+  | 'MISSING_ATTR'
+  | 'BAD_ATTR'
+  | 'BAD_CONTENT';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
