@@ -37,12 +37,13 @@ describe.each([2, 3] as const)('dictionary version %i', (version) => {
   it('maps every token back to its bytes (no duplicates, "" is not a token)', () => {
     expect(dictionary.tokenCode.size).toBe(235 + 4 * 256);
     expect(dictionary.tokenCode.has('')).toBe(false);
-    tokens.single.forEach((token, byte) => {
-      if (byte > 0) expect(dictionary.tokenCode.get(token)).toBe(byte);
-    });
-    tokens.double.forEach((table, d) => {
-      table.forEach((token, j) => expect(dictionary.tokenCode.get(token)).toBe(256 + 256 * d + j));
-    });
+    for (let byte = 1; byte < tokens.single.length; byte++) {
+      expect(dictionary.tokenCode.get(tokens.single[byte]!)).toBe(byte);
+    }
+    for (let d = 0; d < 4; d++) {
+      for (let j = 0; j < 256; j++)
+        expect(dictionary.tokenCode.get(tokens.double[d]![j]!)).toBe(256 + 256 * d + j);
+    }
   });
 
   it('uses the wire tags of binary-tags.json', () => {
