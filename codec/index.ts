@@ -25,6 +25,7 @@ export {
   summarizeMessage,
 } from './incoming.ts';
 export { formatJid, fromProtoJid, type JidParts, parseJid, toProtoJid, userJid } from './jid.ts';
+export * as md from './md/index.ts';
 export { FLAG, METRIC, type MetricName } from './metrics.ts';
 export type { BinaryNode, NodeAttrs, NodeContent } from './node.ts';
 export { type JsonNode, jsonToNode, nodeToJson } from './node-json.ts';

@@ -3,11 +3,17 @@
 // checked against the bytes that could hold them, one depth counter covers nested nodes and nested JIDs
 // alike (so no input can exhaust the stack), a compressed body may inflate to a bounded size only, and
 // every failure is a CodecError with the offset where reading stopped.
+//
+// Speed (bench/md-codec.ts): offsets into the input, never a copy per field (byte content is a view); tokens
+// are array lookups; packed strings and short ASCII ones are made by one String.fromCharCode.apply over a
+// reused array, which measured faster than concatenating per character or pair and than Buffer slices (whose
+// call overhead dominates short strings). No string cache: the benchmark repeats its bytes, so a cache would
+// be measured on hits that real traffic does not give.
 import { inflateSync } from 'node:zlib';
 import { CodecError, type CodecErrorCode } from '../errors.ts';
 import { type MdDictionary, type MdDictVersion, resolveDictionary } from './dictionary.ts';
 import type { MdAttrs, MdContent, MdNode } from './node.ts';
-import { DOMAIN_TYPE, FLAG_COMPRESSED, MD_TAG } from './wire.ts';
+import { DOMAIN_TYPE, FLAG_COMPRESSED } from './wire.ts';
 
 export interface MdDecodeOptions {
   /** How deeply nodes (and JIDs inside them, one level each) may nest (default 64, at most 512). */
@@ -31,23 +37,35 @@ export const MD_DEFAULT_MAX_INFLATED_BYTES = 16 * 1024 * 1024;
 const MIN_NODE_BYTES = 3;
 const MIN_ATTR_BYTES = 2;
 
+// Wire tags as literals (the values of MD_TAG in wire.ts) so that the hot switches compare with constants.
+const LIST_EMPTY = 0;
+const DICTIONARY_0 = 236;
+const DICTIONARY_1 = 237;
+const DICTIONARY_2 = 238;
+const DICTIONARY_3 = 239;
+const INTEROP_JID = 245;
+const FB_JID = 246;
+const AD_JID = 247;
+const LIST_8 = 248;
+const LIST_16 = 249;
+const JID_PAIR = 250;
+const HEX_8 = 251;
+const BINARY_8 = 252;
+const BINARY_20 = 253;
+const BINARY_32 = 254;
+const NIBBLE_8 = 255;
+
 const utf8 = new TextDecoder('utf-8');
 
-const NIBBLE_CHARS = '0123456789-.';
-// A packed byte holds two characters; a table of all 256 pairs makes unpacking one lookup per byte. null
-// marks a byte with a nibble that is not a character (12-14 in nibble strings). The pad nibble 15 reads as
-// "\0", as in the reference decoders; the odd-length flag then drops the last character.
-function pairTable(charOf: (nibble: number) => string | null): readonly (string | null)[] {
-  const table: (string | null)[] = [];
-  for (let byte = 0; byte < 256; byte++) {
-    const high = charOf(byte >> 4);
-    const low = charOf(byte & 0x0f);
-    table.push(high === null || low === null ? null : high + low);
-  }
-  return table;
-}
-const NIBBLE_PAIRS = pairTable((n) => (n < 12 ? NIBBLE_CHARS[n]! : n === 15 ? '\0' : null));
-const HEX_PAIRS = pairTable((n) => '0123456789ABCDEF'[n]!);
+// Character codes of the 16 nibbles; -1 marks nibbles that are not characters (12-14 in nibble strings).
+// The pad nibble 15 reads as "\0", as in the reference decoders; the odd-length flag drops the last one.
+const NIBBLE_CODES = Int16Array.from([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 45, 46, -1, -1, -1, 0]);
+const HEX_CODES = Int16Array.from([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70]);
+
+// Short strings are made by one String.fromCharCode.apply over a reused array of exactly their length: faster
+// than concatenating a string per character or per pair, and no allocation but the string itself.
+const MAX_CHARS = 2 * 127;
+const CHAR_ARRAYS: number[][] = Array.from({ length: MAX_CHARS + 1 }, (_, n) => new Array<number>(n).fill(0));
 
 function domainServer(domainType: number): string | undefined {
   switch (domainType) {
@@ -108,9 +126,9 @@ class MdReader {
   }
 
   private listSize(tag: number, at: number): number {
-    if (tag === MD_TAG.LIST_8) return this.byte();
-    if (tag === MD_TAG.LIST_16) return this.uint16();
-    if (tag === MD_TAG.LIST_EMPTY) return 0;
+    if (tag === LIST_8) return this.byte();
+    if (tag === LIST_16) return this.uint16();
+    if (tag === LIST_EMPTY) return 0;
     return this.fail('BAD_LIST', `expected a list tag, got ${tag}`, at);
   }
 
@@ -146,10 +164,10 @@ class MdReader {
     const at = this.index;
     const tag = this.byte();
     switch (tag) {
-      case MD_TAG.LIST_EMPTY:
+      case LIST_EMPTY:
         return [];
-      case MD_TAG.LIST_8:
-      case MD_TAG.LIST_16: {
+      case LIST_8:
+      case LIST_16: {
         const count = this.listSize(tag, at);
         if (count * MIN_NODE_BYTES > this.bytes.length - this.index) {
           this.fail(
@@ -162,9 +180,9 @@ class MdReader {
         for (let i = 0; i < count; i++) children[i] = this.readNode(depth + 1);
         return children;
       }
-      case MD_TAG.BINARY_8:
-      case MD_TAG.BINARY_20:
-      case MD_TAG.BINARY_32: {
+      case BINARY_8:
+      case BINARY_20:
+      case BINARY_32: {
         const length = this.binaryLength(tag);
         const start = this.index;
         this.index += length;
@@ -181,8 +199,8 @@ class MdReader {
   private binaryLength(tag: number): number {
     const at = this.index;
     let length: number;
-    if (tag === MD_TAG.BINARY_8) length = this.byte();
-    else if (tag === MD_TAG.BINARY_20) {
+    if (tag === BINARY_8) length = this.byte();
+    else if (tag === BINARY_20) {
       this.need(3);
       const bytes = this.bytes;
       const high = bytes[at]!;
@@ -201,47 +219,47 @@ class MdReader {
 
   /** A string in an attribute, a tag or a JID part: LIST_EMPTY reads as "", BINARY_* as UTF-8 text. */
   private readString(tag: number, depth: number, at: number): string {
-    if (tag >= 1 && tag < MD_TAG.DICTIONARY_0) return this.single[tag]!;
+    if (tag >= 1 && tag < DICTIONARY_0) return this.single[tag]!;
     switch (tag) {
-      case MD_TAG.LIST_EMPTY:
+      case LIST_EMPTY:
         return '';
-      case MD_TAG.DICTIONARY_0:
-      case MD_TAG.DICTIONARY_1:
-      case MD_TAG.DICTIONARY_2:
-      case MD_TAG.DICTIONARY_3: {
+      case DICTIONARY_0:
+      case DICTIONARY_1:
+      case DICTIONARY_2:
+      case DICTIONARY_3: {
         const index = this.byte();
-        const token = this.double[tag - MD_TAG.DICTIONARY_0]![index];
+        const token = this.double[tag - DICTIONARY_0]![index];
         if (token === undefined) this.fail('UNKNOWN_TOKEN', `no double-byte token ${tag - 236}/${index}`, at);
         return token;
       }
-      case MD_TAG.BINARY_8:
-      case MD_TAG.BINARY_20:
-      case MD_TAG.BINARY_32: {
+      case BINARY_8:
+      case BINARY_20:
+      case BINARY_32: {
         const length = this.binaryLength(tag);
         const start = this.index;
         this.index += length;
         return this.text(start, length);
       }
-      case MD_TAG.NIBBLE_8:
-        return this.readPacked(NIBBLE_PAIRS, 'nibble');
-      case MD_TAG.HEX_8:
-        return this.readPacked(HEX_PAIRS, 'hex');
-      case MD_TAG.JID_PAIR:
+      case NIBBLE_8:
+        return this.readPacked(NIBBLE_CODES, 'nibble');
+      case HEX_8:
+        return this.readPacked(HEX_CODES, 'hex');
+      case JID_PAIR:
         return this.readJidPair(depth + 1, at);
-      case MD_TAG.AD_JID:
+      case AD_JID:
         return this.readAdJid(depth + 1, at);
-      case MD_TAG.FB_JID:
-      case MD_TAG.INTEROP_JID:
+      case FB_JID:
+      case INTEROP_JID:
         if (!this.interopJids) {
           this.fail(
             'BAD_TAG',
-            `tag ${tag} (${tag === MD_TAG.FB_JID ? 'FB' : 'INTEROP'}_JID) is not in dictionary version 2`,
+            `tag ${tag} (${tag === FB_JID ? 'FB' : 'INTEROP'}_JID) is not in dictionary version 2`,
             at,
           );
         }
-        return tag === MD_TAG.FB_JID ? this.readFbJid(depth + 1, at) : this.readInteropJid(depth + 1, at);
-      case MD_TAG.LIST_8:
-      case MD_TAG.LIST_16:
+        return tag === FB_JID ? this.readFbJid(depth + 1, at) : this.readInteropJid(depth + 1, at);
+      case LIST_8:
+      case LIST_16:
         return this.fail('BAD_TAG', 'a list where a string was expected', at);
       default:
         return this.fail('BAD_TAG', `unknown tag ${tag} where a string was expected`, at);
@@ -252,18 +270,18 @@ class MdReader {
   private text(start: number, length: number): string {
     const bytes = this.bytes;
     if (length <= 32) {
-      let text = '';
-      for (let i = start; i < start + length; i++) {
-        const code = bytes[i]!;
+      const chars = CHAR_ARRAYS[length]!;
+      for (let i = 0; i < length; i++) {
+        const code = bytes[start + i]!;
         if (code >= 0x80) return utf8.decode(bytes.subarray(start, start + length));
-        text += String.fromCharCode(code);
+        chars[i] = code;
       }
-      return text;
+      return String.fromCharCode.apply(null, chars);
     }
     return utf8.decode(bytes.subarray(start, start + length));
   }
 
-  private readPacked(pairs: readonly (string | null)[], kind: string): string {
+  private readPacked(codes: Int16Array, kind: string): string {
     const at = this.index;
     const head = this.byte();
     const count = head & 0x7f;
@@ -271,14 +289,21 @@ class MdReader {
     if (count === 0 && odd) this.fail('BAD_PACKED', `a ${kind} string of length -1`, at);
     this.need(count);
     const bytes = this.bytes;
-    let text = '';
-    for (let i = this.index; i < this.index + count; i++) {
-      const pair = pairs[bytes[i]!];
-      if (pair === null || pair === undefined) this.fail('BAD_PACKED', `invalid ${kind} nibble (12-14)`, i);
-      text += pair;
+    const start = this.index;
+    // the odd-length flag: the last character is padding and not part of the string
+    const length = odd ? 2 * count - 1 : 2 * count;
+    const chars = CHAR_ARRAYS[length]!;
+    let out = 0;
+    for (let i = start; i < start + count; i++) {
+      const byte = bytes[i]!;
+      const high = codes[byte >> 4]!;
+      const low = codes[byte & 0x0f]!;
+      if (high < 0 || low < 0) this.fail('BAD_PACKED', `invalid ${kind} nibble (12-14)`, i);
+      chars[out++] = high;
+      if (out < length) chars[out++] = low;
     }
     this.index += count;
-    return odd ? text.slice(0, -1) : text;
+    return String.fromCharCode.apply(null, chars);
   }
 
   private checkJidDepth(depth: number, at: number): void {

@@ -31,6 +31,25 @@ NIBBLE_VALUE[45] = 10; // '-'
 NIBBLE_VALUE[46] = 11; // '.'
 for (let h = 0; h < 6; h++) HEX_VALUE[65 + h] = 10 + h; // 'A'-'F'; lowercase is not packed
 
+// Which (length, first character) buckets hold a token: most strings that are not tokens (ids, numbers, JIDs)
+// are known not to be one from one read, without hashing them for the map. Lengths past 62 share a bucket and
+// characters fold to 7 bits, so a bucket may give a false "maybe", never a false "no".
+const hints = new WeakMap<MdDictionary, Uint8Array>();
+
+function hintBucket(s: string): number {
+  return Math.min(s.length, 63) * 128 + (s.charCodeAt(0) & 127);
+}
+
+function tokenHints(dictionary: MdDictionary): Uint8Array {
+  let table = hints.get(dictionary);
+  if (!table) {
+    table = new Uint8Array(64 * 128);
+    for (const token of dictionary.tokenCode.keys()) table[hintBucket(token)] = 1;
+    hints.set(dictionary, table);
+  }
+  return table;
+}
+
 function badNode(message: string): never {
   throw new CodecError('BAD_NODE', message);
 }
@@ -51,12 +70,14 @@ class MdWriter {
   buffer = new Uint8Array(4096);
   length = 0;
   private tokens: ReadonlyMap<string, number> = new Map();
+  private hints: Uint8Array = new Uint8Array(64 * 128);
   private emptyAsListEmpty = false;
   private typedDomains = false;
   private interopJids = false;
 
   use(dictionary: MdDictionary): void {
     this.tokens = dictionary.tokenCode;
+    this.hints = tokenHints(dictionary);
     this.emptyAsListEmpty = dictionary.emptyStringAsListEmpty;
     this.typedDomains = dictionary.typedDomains;
     this.interopJids = dictionary.interopJids;
@@ -177,7 +198,7 @@ class MdWriter {
       }
       return;
     }
-    const code = this.tokens.get(s);
+    const code = this.hints[hintBucket(s)] ? this.tokens.get(s) : undefined;
     if (code !== undefined) {
       if (code < 256) this.byte(code);
       else {
