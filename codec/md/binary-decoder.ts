@@ -376,6 +376,12 @@ function inflateBody(bytes: Uint8Array, maxInflatedBytes: number): Uint8Array {
   }
 }
 
+/** A limit option as an integer in 0..max; a limit that is not a number (NaN) means the default. */
+function bounded(value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined || Number.isNaN(value)) return fallback;
+  return Math.max(0, Math.min(Math.floor(value), max));
+}
+
 /**
  * Decodes one MD node from a frame's plaintext: the flag byte (bit 0x02: zlib-inflate the rest), then exactly
  * one node; leftovers, truncation and bad tags are CodecErrors. Offsets count from the start of `bytes`, or
@@ -387,13 +393,13 @@ export function decodeMdNode(
   options: MdDecodeOptions = {},
 ): MdNode {
   const dict = resolveDictionary(dictionary);
-  const maxDepth = Math.min(options.maxDepth ?? MD_DEFAULT_MAX_DEPTH, HARD_MAX_DEPTH);
+  const maxDepth = bounded(options.maxDepth, MD_DEFAULT_MAX_DEPTH, HARD_MAX_DEPTH);
   if (bytes.length === 0) throw new CodecError('TRUNCATED', 'empty input: expected the flag byte', 0);
   let body = bytes;
   let start = 1;
   let where = '';
   if ((bytes[0]! & FLAG_COMPRESSED) !== 0) {
-    body = inflateBody(bytes, options.maxInflatedBytes ?? MD_DEFAULT_MAX_INFLATED_BYTES);
+    body = inflateBody(bytes, bounded(options.maxInflatedBytes, MD_DEFAULT_MAX_INFLATED_BYTES, 2 ** 31 - 1));
     start = 0;
     where = ' in the inflated body';
   }

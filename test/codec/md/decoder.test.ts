@@ -195,9 +195,12 @@ describe('depth', () => {
   });
 
   it('stays below the stack limit whatever maxDepth asks for', () => {
-    const error = decodeError(nested(20_000), 3, { maxDepth: 1e9 });
-    expect(error.code).toBe('TOO_DEEP');
-    expect(error.message).toMatch(/512/);
+    for (const maxDepth of [1e9, Number.POSITIVE_INFINITY]) {
+      const error = decodeError(nested(20_000), 3, { maxDepth });
+      expect(error.code).toBe('TOO_DEEP');
+      expect(error.message).toMatch(/512/);
+    }
+    expect(decodeError(nested(65), 3, { maxDepth: Number.NaN }).message).toMatch(/64/);
   });
 });
 
