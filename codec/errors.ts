@@ -21,7 +21,14 @@ export type CodecErrorCode =
   // multi-device framing (docs/protocol-md.md "Framing")
   | 'EMPTY_FRAME'
   | 'FRAME_TOO_LARGE'
-  | 'BAD_INTRO';
+  | 'BAD_INTRO'
+  // MD binary nodes (codec/md)
+  | 'TOO_LARGE'
+  | 'BAD_ZLIB'
+  | 'MISSING_CHILD'
+  | 'MISSING_ATTR'
+  | 'BAD_ATTR'
+  | 'BAD_CONTENT';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
