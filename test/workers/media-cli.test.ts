@@ -111,7 +111,7 @@ describe('walink media decrypt', () => {
     const run = await walink(['media', 'status', '--redis', 'redis://127.0.0.1:1']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /^walink media status: NETWORK: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/? within 5000 ms/,
+      /^walink media status: REDIS_UNREACHABLE: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/? within 5000 ms/,
     );
     expect(run.stderr).not.toContain('    at ');
   });
