@@ -6,14 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSession, FileCredentialStore } from '../actors/index.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { InProcessMediaQueue } from '../workers/index.ts';
+import { InProcessMediaQueue, MediaHostPolicy } from '../workers/index.ts';
 
 const emulator = await startEmulator({ port: 0 });
 const home = mkdtempSync(join(tmpdir(), 'walink-example-'));
 const session = await createSession({
   url: emulator.wsUrl,
   store: new FileCredentialStore(join(home, 'session.json')),
-  queue: new InProcessMediaQueue({ mediaDir: join(home, 'media') }),
+  // Media comes only from allowed hosts: the WhatsApp media hosts, and here the emulator's CDN.
+  queue: new InProcessMediaQueue({
+    mediaDir: join(home, 'media'),
+    mediaHosts: MediaHostPolicy.default().with([emulator.url]),
+  }),
 });
 
 session.state$.subscribe((state) => console.log('state', state.name));
