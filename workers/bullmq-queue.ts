@@ -175,10 +175,15 @@ export class BullMediaQueue implements MediaQueue {
     return this.redis('read the job', () => this.queue.getJob(id));
   }
 
+  /** A job's state (waiting, active, completed, failed, …). */
+  stateOf(job: Job<SealedJobData, MediaJobResult>): Promise<string> {
+    return this.redis('read the job', () => job.getState());
+  }
+
   /** Runs a failed (or completed) job again, from its first try. */
   async retry(id: string): Promise<{ id: string; was: string }> {
     const job = await this.existing(id);
-    const state = await this.redis('read the job', () => job.getState());
+    const state = await this.stateOf(job);
     if (state !== 'failed' && state !== 'completed')
       throw new MediaError(
         'JOB_STATE',
@@ -192,7 +197,7 @@ export class BullMediaQueue implements MediaQueue {
   /** Removes a job that is not running (its id may then be enqueued afresh). */
   async remove(id: string): Promise<{ id: string; was: string }> {
     const job = await this.existing(id);
-    const state = await this.redis('read the job', () => job.getState());
+    const state = await this.stateOf(job);
     if (state === 'active')
       throw new MediaError('JOB_STATE', `job ${id} is running: stop its worker or wait for it to finish`);
     await this.redis('remove the job', () => job.remove()).catch((error: unknown) => {
@@ -399,7 +404,8 @@ export function startMediaWorker(options: MediaWorkerOptions): MediaWorker {
 
 // ioredis and BullMQ say "the connection failed" in these words and codes.
 function isConnectionError(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const { code, message, name } = (error ?? {}) as { code?: unknown; message?: unknown; name?: unknown };
+  if (name === 'MaxRetriesPerRequestError') return true;
   if (
     typeof code === 'string' &&
     /^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)/.test(code)

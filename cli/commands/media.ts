@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { fromBase64, isMediaType, type MediaType } from '../../crypto/index.ts';
-import { BullMediaQueue } from '../../workers/bullmq-queue.ts';
+import { BullMediaQueue, MEDIA_QUEUE_NAME } from '../../workers/bullmq-queue.ts';
 import {
   DOWNLOAD_DEFAULTS,
   type MediaSource,
@@ -262,6 +262,7 @@ function openLocalInput(path: string, timeoutMs: number): Promise<MediaSource> {
 interface RedisCliOptions {
   redis: string;
   connectTimeout: number;
+  queue: string;
 }
 
 interface EnqueueCliOptions extends RedisCliOptions {
@@ -283,7 +284,11 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
   // The shape is checked here; the host is the workers' allow-list to judge.
   if (options.url) parseMediaUrl(options.url, '--url');
   if (options.directPath) directPathUrl(options.directPath, DEFAULT_MEDIA_HOST);
-  const queue = new BullMediaQueue({ redisUrl: options.redis, jobKey: jobKeyFromEnv() });
+  const queue = new BullMediaQueue({
+    redisUrl: options.redis,
+    jobKey: jobKeyFromEnv(),
+    queueName: options.queue,
+  });
   try {
     await queue.ready(options.connectTimeout);
     const bar = progressBar('media');
@@ -317,7 +322,7 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
     // The job may have finished before we knew its id: ask Redis once, then wait for the events, for
     // --timeout at most, and not past a Redis that stays gone for --connect-timeout.
     const job = await queue.getJob(id);
-    const state = await job?.getState();
+    const state = job ? await queue.stateOf(job) : undefined;
     const lost = queue.unreachableFor(options.connectTimeout);
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.resolve(
@@ -353,7 +358,7 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
 
 /** A queue for commands that never open a job's sealed data (status, retry, remove). */
 function inspectionQueue(options: RedisCliOptions): BullMediaQueue {
-  return new BullMediaQueue({ redisUrl: options.redis, jobKey: Buffer.alloc(32) });
+  return new BullMediaQueue({ redisUrl: options.redis, jobKey: Buffer.alloc(32), queueName: options.queue });
 }
 
 async function statusCommand(options: RedisCliOptions & { job?: string }): Promise<void> {
@@ -365,7 +370,7 @@ async function statusCommand(options: RedisCliOptions & { job?: string }): Promi
       if (!job) throw new MediaError('JOB_NOT_FOUND', `no job ${options.job} in the queue`);
       const summary = {
         id: job.id,
-        state: await job.getState(),
+        state: await queue.stateOf(job),
         type: job.data.type,
         attempts: job.attemptsMade,
         progress: job.progress,
@@ -415,7 +420,8 @@ function addRedisOptions(command: Command): Command {
       'give up when Redis does not answer within this (REDIS_UNREACHABLE, exit 1)',
       integerOption(1),
       5_000,
-    );
+    )
+    .option('--queue <name>', 'queue name', MEDIA_QUEUE_NAME);
 }
 
 export function registerMediaCommands(program: Command): void {
