@@ -239,12 +239,17 @@ export class BullMediaQueue implements MediaQueue {
       return await command();
     } catch (error) {
       if (error instanceof MediaError) throw error;
-      if (!this.health.reachable || isConnectionError(error))
+      if (!this.health.reachable || isConnectionError(error)) {
+        const reason =
+          (error as Error).name === 'MaxRetriesPerRequestError'
+            ? 'the connection dropped'
+            : (error as Error).message;
         throw new MediaError(
           'REDIS_UNREACHABLE',
-          `cannot ${what}: Redis at ${redactUrl(this.options.redisUrl)} does not answer (${(error as Error).message})`,
+          `cannot ${what}: Redis at ${redactUrl(this.options.redisUrl)} does not answer (${reason})`,
           { cause: error },
         );
+      }
       throw error;
     }
   }

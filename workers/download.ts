@@ -228,7 +228,9 @@ export function openStreamSource(input: NodeJS.ReadableStream, timeoutMs: number
         yield next.value;
       }
     } finally {
-      await iterator.return?.();
+      // return() would queue behind the next() still pending after a timeout: end the stream instead.
+      (input as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      void iterator.return?.().catch(() => undefined);
     }
   }
   return { stream: guarded(), size: undefined, close: () => undefined };

@@ -293,11 +293,10 @@ describe('BullMQ media queue with a real Redis', () => {
       code: 1,
       stderr: `walink media status: JOB_NOT_FOUND: no job ${id} in the queue\n`,
     });
-    for (const action of ['retry', 'remove'])
-      expect(await walinkRun(['media', action, 'media-nope', ...redisArgs])).toMatchObject({
-        code: 1,
-        stderr: `walink media ${action}: JOB_NOT_FOUND: no job media-nope in the queue\n`,
-      });
+    expect(await walinkRun(['media', 'retry', 'media-nope', ...redisArgs])).toMatchObject({
+      code: 1,
+      stderr: 'walink media retry: JOB_NOT_FOUND: no job media-nope in the queue\n',
+    });
     const again = outcome(queue, id);
     expect((await queue.enqueue(job)).id).toBe(id);
     expect(await again).toMatchObject({ type: 'done' });

@@ -63,6 +63,10 @@ describe('InProcessMediaQueue against the emulator CDN', () => {
     expect(new Set(ids.map((i) => i.id)).size).toBe(1);
     expect(events.filter((e) => e.type === 'queued')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'done')).toHaveLength(1);
+    // The key is part of the job: the same object under another key is another job.
+    const other = await queue.enqueue({ ...job, mediaKey: new Uint8Array(32) });
+    expect(other.id).not.toBe(ids[0]!.id);
+    await queue.idle();
   });
 
   it('retries a CDN 500 and finishes; fails a truncated or corrupted body with a reason and no file', async () => {

@@ -109,11 +109,6 @@ describe('walink media decrypt', () => {
       code: 2,
       stderr: 'walink media decrypt: --key is not base64\n',
     });
-    const length = await decrypt('image', toBase64(new Uint8Array(32)), 'x', 'y', '--length', 'abc');
-    expect(length).toMatchObject({
-      code: 2,
-      stderr: "error: option '--length <bytes>' argument 'abc' is invalid. must be a whole number ≥ 0\n",
-    });
   });
 
   it('refuses an impossible --length before reading a 2 GiB input, and leaves nothing behind', async () => {
@@ -161,16 +156,14 @@ describe('walink media decrypt', () => {
     expect(dir.files()).toEqual(['from-stdin']);
   });
 
-  it('refuses a FIFO (or a device) as input instead of hanging on it', async () => {
+  it('refuses a FIFO as input instead of hanging on it', async () => {
     const fifo = join(dir.path, 'in.fifo');
     execFileSync('mkfifo', [fifo]);
-    for (const input of [fifo, '/dev/zero']) {
-      const run = await decrypt('image', toBase64(new Uint8Array(32)), input, join(dir.path, 'out'));
-      expect(run.code, input).toBe(1);
-      expect(run.stderr).toMatch(
-        /^walink media decrypt: NOT_A_FILE: .* is a (FIFO|device), not a regular file \(use --in - to read standard input\)\n$/,
-      );
-    }
+    const run = await decrypt('image', toBase64(new Uint8Array(32)), fifo, join(dir.path, 'out'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `walink media decrypt: NOT_A_FILE: ${fifo} is a FIFO, not a regular file (use --in - to read standard input)\n`,
+    );
     expect(dir.files()).toEqual(['in.fifo']);
   });
 

@@ -4,12 +4,14 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encryptMedia, randomBytes } from '../../crypto/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
+import { openStreamSource } from '../../workers/download.ts';
 import { MediaError } from '../../workers/errors.ts';
 import { DEFAULT_MEDIA_HOSTS, directPathUrl, MediaHostPolicy } from '../../workers/media-hosts.ts';
 import type { MediaJobInput } from '../../workers/media-job.ts';
@@ -299,6 +301,21 @@ describe('a download ends', () => {
     } finally {
       await served.close();
     }
+  });
+});
+
+describe('standard input (`walink media decrypt --in -`)', () => {
+  it('that goes quiet for longer than the gap deadline ends in TIMEOUT, not a wait without end', async () => {
+    const input = new PassThrough();
+    const source = openStreamSource(input, 100);
+    input.write(Buffer.alloc(10));
+    const read = (async () => {
+      let bytes = 0;
+      for await (const chunk of source.stream) bytes += chunk.length;
+      return bytes;
+    })();
+    const error = await refusal(read);
+    expect(error).toMatchObject({ code: 'TIMEOUT', message: 'no input for 100 ms' });
   });
 });
 
