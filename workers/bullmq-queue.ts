@@ -234,7 +234,9 @@ export class BullMediaQueue implements MediaQueue {
   // A command on Redis: refused at once while Redis is known to be down, and any Redis failure becomes
   // REDIS_UNREACHABLE (the command timeout bounds a Redis that accepts but does not answer).
   private async redis<T>(what: string, command: () => Promise<T>): Promise<T> {
-    if (!this.health.reachable) throw this.health.unreachable();
+    if (this.health.knownDown) throw this.health.unreachable();
+    // Still making its first connection: wait for it, as long as a command may take.
+    if (!this.health.reachable) await this.ready(this.options.commandTimeoutMs ?? 5_000);
     try {
       return await command();
     } catch (error) {

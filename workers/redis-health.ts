@@ -64,6 +64,11 @@ export class RedisHealth {
     return this.up;
   }
 
+  /** Unreachable for certain: it failed, or it was up and went away (not merely still connecting). */
+  get knownDown(): boolean {
+    return !this.up && (this.everUp || this.lastReason !== '');
+  }
+
   /** The last connection error, for messages. */
   get reason(): string {
     return this.lastReason;

@@ -225,6 +225,21 @@ describe('a real redis-server killed mid-run', () => {
     expect(events).toEqual(['complete']);
   }, 30_000);
 
+  it('a queue still making its first connection waits for it instead of refusing', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.remove());
+    const queue = new BullMediaQueue({ redisUrl: redis.url, jobKey: JOB_KEY });
+    cleanups.push(() => queue.close());
+    const job = {
+      type: 'image' as const,
+      mediaKey: randomBytes(32),
+      url: 'https://mmg.whatsapp.net/d/f/y.enc',
+    };
+    const { id } = await queue.enqueue(job);
+    expect((await queue.counts()).waiting).toBe(1);
+    expect(id).toBe(queue.jobId(job));
+  });
+
   it('ready() against a port nobody listens on rejects REDIS_UNREACHABLE within its deadline', async () => {
     const queue = new BullMediaQueue({ redisUrl: `redis://127.0.0.1:${await deadPort()}`, jobKey: JOB_KEY });
     cleanups.push(() => queue.close());
