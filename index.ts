@@ -39,10 +39,12 @@ export {
 } from './machines/index.ts';
 export {
   BullMediaQueue,
+  DEFAULT_MEDIA_HOSTS,
   InProcessMediaQueue,
   isMediaError,
   MediaError,
   type MediaErrorCode,
+  MediaHostPolicy,
   type MediaJobEvent,
   type MediaJobInput,
   type MediaQueue,

@@ -4,14 +4,24 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSession, FileCredentialStore, InProcessMediaQueue, startEmulator } from '../index.ts';
+import {
+  createSession,
+  FileCredentialStore,
+  InProcessMediaQueue,
+  MediaHostPolicy,
+  startEmulator,
+} from '../index.ts';
 
 const emulator = await startEmulator({ port: 0 });
 const home = mkdtempSync(join(tmpdir(), 'walink-example-'));
 const session = await createSession({
   url: emulator.wsUrl,
   store: new FileCredentialStore(join(home, 'session.json')),
-  queue: new InProcessMediaQueue({ mediaDir: join(home, 'media') }),
+  // Media comes only from allowed hosts: the WhatsApp media hosts, and here the emulator's CDN.
+  queue: new InProcessMediaQueue({
+    mediaDir: join(home, 'media'),
+    mediaHosts: MediaHostPolicy.default().with([emulator.url]),
+  }),
 });
 
 session.state$.subscribe((state) => console.log('state', state.name));

@@ -100,6 +100,7 @@ class DecryptPasses {
   private plainBytes = 0;
   private nextProgress: number;
   private finished: { fileSha256: Uint8Array; fileEncSha256: Uint8Array } | null = null;
+  private readonly expectedObjectSize: number | undefined;
 
   constructor(private readonly options: DecryptOptions) {
     if (!isMediaType(options.type))
@@ -115,6 +116,16 @@ class DecryptPasses {
         'TOO_LARGE',
         `the object is ${options.objectSize} bytes, the limit is ${options.maxBytes}`,
       );
+    // PKCS7 always pads (1 to 16 bytes), so fileLength fixes the object's size to the byte: an input of
+    // another announced size is refused before a byte is read, and one that grows past it as soon as it does.
+    this.expectedObjectSize =
+      options.fileLength !== undefined ? objectSizeFor(options.fileLength) : undefined;
+    if (
+      this.expectedObjectSize !== undefined &&
+      options.objectSize !== undefined &&
+      options.objectSize !== this.expectedObjectSize
+    )
+      throw lengthMismatch(options.fileLength!, this.expectedObjectSize, `is ${options.objectSize} bytes`);
     const keys = expandMediaKey(options.mediaKey, options.type);
     this.hmac = createHmac('sha256', keys.macKey).update(keys.iv);
     this.decipher = createDecipheriv('aes-256-cbc', keys.cipherKey, keys.iv);
@@ -129,6 +140,8 @@ class DecryptPasses {
       const { maxBytes } = this.options;
       if (maxBytes !== undefined && this.objectBytes > maxBytes)
         throw new MediaError('TOO_LARGE', `the object exceeds the limit of ${maxBytes} bytes`);
+      if (this.expectedObjectSize !== undefined && this.objectBytes > this.expectedObjectSize)
+        throw lengthMismatch(this.options.fileLength!, this.expectedObjectSize, 'is longer');
       this.encHash.update(chunk);
       for (const ciphertext of this.shiftCiphertext(chunk)) {
         this.hmac.update(ciphertext);
@@ -220,6 +233,18 @@ class DecryptPasses {
     this.nextProgress = this.objectBytes + (this.options.progressEvery ?? 1024 * 1024);
     onProgress(this.objectBytes, objectSize ?? null);
   }
+}
+
+/** The size of ct ‖ mac10 for a plaintext of `fileLength` bytes. */
+export function objectSizeFor(fileLength: number): number {
+  return (Math.floor(fileLength / 16) + 1) * 16 + MEDIA_MAC_LENGTH;
+}
+
+function lengthMismatch(fileLength: number, expected: number, actual: string): MediaError {
+  return new MediaError(
+    'LENGTH_MISMATCH',
+    `a plaintext of ${fileLength} bytes (fileLength) is an object of ${expected} bytes; this one ${actual}`,
+  );
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

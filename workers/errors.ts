@@ -32,12 +32,34 @@ export type MediaErrorCode =
   | 'HTTP_5XX'
   /** The CDN answered another unexpected status. */
   | 'HTTP_STATUS'
-  /** No answer, or no bytes, within the time allowed. */
+  /** No answer, no bytes, or not the whole object within the time allowed. */
   | 'TIMEOUT'
+  /** The body arrived slower than the minimum rate over a whole window. */
+  | 'TOO_SLOW'
   /** The caller cancelled. */
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A media URL that is not http(s) (a local path, file:, data:, …), carries credentials or does not parse. */
+  | 'BAD_URL'
+  /** A media URL (or a redirect) whose host is not on the media host allow-list. */
+  | 'HOST_NOT_ALLOWED'
+  /** A directPath that is not a path on the media host (`//host`, a scheme, `..`, control characters). */
+  | 'BAD_DIRECT_PATH'
+  /** A local input that is not a regular file (a FIFO, a device, a directory). */
+  | 'NOT_A_FILE'
+  /** Redis did not answer within the deadline, or went away. */
+  | 'REDIS_UNREACHABLE'
+  /** No job with that id in the queue. */
+  | 'JOB_NOT_FOUND'
+  /** The job is in a state that does not allow the operation (e.g. retrying an active job). */
+  | 'JOB_STATE';
 
-const RETRYABLE: ReadonlySet<MediaErrorCode> = new Set(['NETWORK', 'HTTP_5XX', 'TIMEOUT']);
+const RETRYABLE: ReadonlySet<MediaErrorCode> = new Set([
+  'NETWORK',
+  'HTTP_5XX',
+  'TIMEOUT',
+  'TOO_SLOW',
+  'REDIS_UNREACHABLE',
+]);
 
 export class MediaError extends Error {
   override readonly name = 'MediaError';

@@ -1,5 +1,6 @@
 // The media queue for one machine without Redis: p-queue runs jobs with bounded concurrency, the same
 // job contract and the same processor as the BullMQ workers, ids that make repeats no-ops.
+import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import { Subject } from 'rxjs';
 import { MediaError } from './errors.ts';
@@ -9,6 +10,8 @@ import { type ProcessOptions, processMediaJob, type RetryPolicy, withRetries } f
 export interface InProcessQueueOptions extends Omit<ProcessOptions, 'onProgress' | 'signal'> {
   concurrency?: number;
   retry?: Omit<RetryPolicy, 'onRetry' | 'signal'>;
+  /** The key job ids are derived under (default: random per queue; ids only live in this process). */
+  idKey?: Uint8Array;
 }
 
 export class InProcessMediaQueue implements MediaQueue {
@@ -18,14 +21,16 @@ export class InProcessMediaQueue implements MediaQueue {
   /** Ids seen in this process: queued, running or done. A failed id may be enqueued again. */
   private readonly known = new Map<string, 'active' | 'done'>();
   private readonly abort = new AbortController();
+  private readonly idKey: Uint8Array;
 
   constructor(private readonly options: InProcessQueueOptions) {
+    this.idKey = options.idKey ?? randomBytes(32);
     this.queue = new PQueue({ concurrency: options.concurrency ?? 2 });
   }
 
   async enqueue(job: MediaJobInput): Promise<{ id: string }> {
     if (this.abort.signal.aborted) throw new MediaError('ABORTED', 'the media queue is closed');
-    const id = mediaJobId(job);
+    const id = mediaJobId(job, this.idKey);
     if (this.known.has(id)) return { id };
     this.known.set(id, 'active');
     this.subject.next({ type: 'queued', id });

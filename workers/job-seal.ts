@@ -1,7 +1,7 @@
 // Media jobs cross Redis sealed: the mediaKey (and everything else that locates the media) is encrypted
 // with AES-256-GCM under a key from the environment, bound to the job id so a sealed payload cannot be
 // replayed under another id. Redis only ever sees what a dashboard needs.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { isMediaType } from '../crypto/index.ts';
 import { MediaError } from './errors.ts';
 import type { MediaJobInput } from './media-job.ts';
@@ -21,6 +21,20 @@ interface PlainPayload extends Omit<MediaJobInput, 'mediaKey' | 'fileSha256' | '
   mediaKey: string;
   fileSha256?: string;
   fileEncSha256?: string;
+  /** Origins the enqueuer vouches for (its server's own CDN), beside the worker's allow-list. */
+  origins?: string[];
+}
+
+/** A job as the worker opens it. */
+export interface OpenedJob {
+  input: MediaJobInput;
+  /** Origins the enqueuer vouched for: only ever its configured server, never a message's url. */
+  origins: string[];
+}
+
+/** The key job ids are derived under: a subkey of the job key, so every enqueuer names a job alike. */
+export function jobIdKey(jobKey: Uint8Array): Buffer {
+  return createHmac('sha256', jobKey).update('walink media job ids').digest();
 }
 
 /** The 32-byte job key from WALINK_JOB_KEY (base64), with a message that says how to make one. */
@@ -39,13 +53,19 @@ export function jobKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer {
 
 const b64 = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('base64') : undefined);
 
-export function sealJob(jobKey: Uint8Array, id: string, job: MediaJobInput): SealedJobData {
+export function sealJob(
+  jobKey: Uint8Array,
+  id: string,
+  job: MediaJobInput,
+  origins: readonly string[] = [],
+): SealedJobData {
   const { fileSha256: _plainHash, fileEncSha256: _encHash, ...rest } = job;
   const payload: PlainPayload = {
     ...rest,
     mediaKey: b64(job.mediaKey)!,
     ...(job.fileSha256 ? { fileSha256: b64(job.fileSha256) } : {}),
     ...(job.fileEncSha256 ? { fileEncSha256: b64(job.fileEncSha256) } : {}),
+    ...(origins.length > 0 ? { origins: [...origins] } : {}),
   };
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', jobKey, iv).setAAD(Buffer.from(id));
@@ -59,7 +79,7 @@ export function sealJob(jobKey: Uint8Array, id: string, job: MediaJobInput): Sea
   };
 }
 
-export function openJob(jobKey: Uint8Array, id: string, data: SealedJobData): MediaJobInput {
+export function openJob(jobKey: Uint8Array, id: string, data: SealedJobData): OpenedJob {
   if (data?.v !== 1 || typeof data.sealed !== 'string')
     throw new MediaError('BAD_KEY', 'the job data is not a sealed walink media job');
   const raw = Buffer.from(data.sealed, 'base64');
@@ -77,13 +97,16 @@ export function openJob(jobKey: Uint8Array, id: string, data: SealedJobData): Me
       `the job cannot be opened: a different ${JOB_KEY_ENV} sealed it, or it was altered`,
     );
   }
-  const { fileSha256, fileEncSha256, ...payload } = JSON.parse(text) as PlainPayload;
+  const { fileSha256, fileEncSha256, origins, ...payload } = JSON.parse(text) as PlainPayload;
   if (!isMediaType(payload.type))
     throw new MediaError('BAD_TYPE', `unknown media type ${String(payload.type)}`);
   return {
-    ...payload,
-    mediaKey: Buffer.from(payload.mediaKey, 'base64'),
-    ...(fileSha256 ? { fileSha256: Buffer.from(fileSha256, 'base64') } : {}),
-    ...(fileEncSha256 ? { fileEncSha256: Buffer.from(fileEncSha256, 'base64') } : {}),
+    input: {
+      ...payload,
+      mediaKey: Buffer.from(payload.mediaKey, 'base64'),
+      ...(fileSha256 ? { fileSha256: Buffer.from(fileSha256, 'base64') } : {}),
+      ...(fileEncSha256 ? { fileEncSha256: Buffer.from(fileEncSha256, 'base64') } : {}),
+    },
+    origins: Array.isArray(origins) ? origins.filter((o): o is string => typeof o === 'string') : [],
   };
 }

@@ -1,8 +1,9 @@
 // The media job contract shared by the in-process runner and the BullMQ queue (docs/modules.md).
 // The session only sees MediaQueue.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import type { MediaType } from '../crypto/index.ts';
+import { MediaError } from './errors.ts';
 
 export interface MediaJobInput {
   type: MediaType;
@@ -28,17 +29,37 @@ export type MediaJobEvent =
   | { type: 'failed'; id: string; reason: string; retriable: boolean };
 
 export interface MediaQueue {
-  /** Idempotent: the id derives from fileEncSha256 (or the url), so the same media is done once. */
+  /**
+   * Idempotent: the id derives from the object (fileEncSha256, else its url) and a keyed hash of the
+   * type and mediaKey, so the same media with the same key is done once, and the same object with another
+   * key is another job.
+   */
   enqueue(job: MediaJobInput): Promise<{ id: string }>;
   readonly events$: Observable<MediaJobEvent>;
   close(): Promise<void>;
 }
 
-/** A stable job id: the object's hash when known (it names the bytes), else a hash of where it lives. */
-export function mediaJobId(job: Pick<MediaJobInput, 'fileEncSha256' | 'url' | 'directPath'>): string {
-  if (job.fileEncSha256 && job.fileEncSha256.length === 32)
-    return `media-${Buffer.from(job.fileEncSha256).toString('hex')}`;
-  const where = job.url ?? job.directPath;
-  if (!where) throw new TypeError('a media job needs a url or a directPath');
-  return `media-url-${createHash('sha256').update(where).digest('hex')}`;
+/**
+ * A stable job id: HMAC-SHA-256 under `idKey` of what names the bytes (fileEncSha256, else the url or
+ * directPath), the media type and the mediaKey. A failed try with a wrong key therefore never blocks the
+ * right one, and the id reveals neither the key nor (without idKey) which media it is.
+ */
+export function mediaJobId(
+  job: Pick<MediaJobInput, 'fileEncSha256' | 'url' | 'directPath' | 'type' | 'mediaKey'>,
+  idKey: Uint8Array,
+): string {
+  const object =
+    job.fileEncSha256 && job.fileEncSha256.length === 32
+      ? `enc:${Buffer.from(job.fileEncSha256).toString('hex')}`
+      : job.url
+        ? `url:${job.url}`
+        : job.directPath
+          ? `path:${job.directPath}`
+          : undefined;
+  if (!object) throw new MediaError('BAD_URL', 'a media job needs a url or a directPath');
+  const tag = createHmac('sha256', idKey)
+    .update(`walink media job v2\0${object}\0${job.type}\0`)
+    .update(job.mediaKey)
+    .digest('hex');
+  return `media-${tag}`;
 }

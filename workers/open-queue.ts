@@ -3,6 +3,7 @@
 import { BullMediaQueue, redactUrl } from './bullmq-queue.ts';
 import { InProcessMediaQueue } from './in-process-queue.ts';
 import { jobKeyFromEnv } from './job-seal.ts';
+import { MediaHostPolicy, serverOrigin } from './media-hosts.ts';
 import type { MediaQueue } from './media-job.ts';
 
 export interface OpenedMediaQueue {
@@ -17,19 +18,32 @@ export interface OpenedMediaQueue {
 /** Opens the queue; with Redis it waits until Redis answers (a clear error when it does not). */
 export async function openMediaQueue(options: {
   mediaDir: string;
-  redisUrl?: string;
+  redisUrl?: string | undefined;
+  /**
+   * The server the sessions talk to (ws/wss URL): its own origin is allowed for media beside the
+   * allow-list, so the emulator's CDN works when the emulator is the server.
+   */
+  serverUrl?: string | undefined;
+  /** The media host allow-list (default: WALINK_MEDIA_HOSTS, else the WhatsApp media hosts). */
+  mediaHosts?: MediaHostPolicy;
+  /** How long to wait for Redis to answer at start (default 5 s). */
+  connectTimeoutMs?: number;
 }): Promise<OpenedMediaQueue> {
   const { mediaDir, redisUrl } = options;
+  const origin = options.serverUrl ? serverOrigin(options.serverUrl) : undefined;
+  const origins = origin ? [origin] : [];
   if (!redisUrl) {
+    const mediaHosts = (options.mediaHosts ?? MediaHostPolicy.fromEnv()).with(origins);
     return {
-      queue: new InProcessMediaQueue({ mediaDir }),
+      queue: new InProcessMediaQueue({ mediaDir, mediaHosts }),
       kind: 'in-process',
       description: `media: in-process queue, outputs in ${mediaDir}`,
     };
   }
-  const queue = new BullMediaQueue({ redisUrl, jobKey: jobKeyFromEnv() });
+  // The workers apply their own allow-list; the server's origin travels sealed in each job.
+  const queue = new BullMediaQueue({ redisUrl, jobKey: jobKeyFromEnv(), trustedOrigins: origins });
   try {
-    await queue.ready();
+    await queue.ready(options.connectTimeoutMs ?? 5_000);
   } catch (error) {
     await queue.close();
     throw error;

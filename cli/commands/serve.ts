@@ -87,6 +87,7 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   const { queue, counts, kind, description } = await openMediaQueue({
     mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
     redisUrl: process.env.REDIS_URL,
+    serverUrl: wsUrl, // its own CDN (the emulator's) is allowed for media
   });
   let stately: StatelyBridge | undefined;
   if (options.stately) {

@@ -66,6 +66,7 @@ async function runStart(options: StartCliOptions): Promise<void> {
   const { queue, description } = await openMediaQueue({
     mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
     redisUrl: process.env.REDIS_URL,
+    serverUrl: wsUrl, // its own CDN (the emulator's) is allowed for media
   });
   print.note(description);
   queue.events$.subscribe((event) => print.media(event));

@@ -10,6 +10,8 @@ export interface RedisServer {
   port: number;
   /** Stops redis-server (SIGTERM: with appendonly it has written every command). */
   stop(): Promise<void>;
+  /** Kills redis-server with SIGKILL, as a crash would. */
+  kill(): Promise<void>;
   /** Starts it again on the same port and directory. */
   restart(): Promise<void>;
   remove(): Promise<void>;
@@ -73,20 +75,22 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
         reject(new Error(`redis-server exited with ${code}:\n${output}`));
       });
     });
-  const stop = async () => {
+  const stopWith = async (signal: NodeJS.Signals) => {
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
+      proc.kill(signal);
     });
   };
+  const stop = () => stopWith('SIGTERM');
   await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
+    kill: () => stopWith('SIGKILL'),
     restart: launch,
     remove: async () => {
       await stop();

@@ -58,6 +58,7 @@ async function everythingIn(url: string): Promise<string> {
 interface WorkerProcess {
   child: ChildProcess;
   done: string[];
+  log: { msg?: string; id?: string }[];
   ready: Promise<void>;
   exited: Promise<number | null>;
 }
@@ -72,9 +73,11 @@ function workerProcess(redisUrl: string, mediaDir: string, extra: string[] = [])
     },
   );
   const done: string[] = [];
+  const log: { msg?: string; id?: string }[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
     try {
       const entry = JSON.parse(line) as { msg?: string; id?: string };
+      log.push(entry);
       if (entry.msg === 'done' && entry.id) done.push(entry.id);
     } catch {
       // not a log line
@@ -86,7 +89,31 @@ function workerProcess(redisUrl: string, mediaDir: string, extra: string[] = [])
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   child.on('exit', () => clearTimeout(killer));
-  return { child, done, ready, exited };
+  return { child, done, log, ready, exited };
+}
+
+/** A one-shot `walink` command: its exit code and output. */
+function walinkRun(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/walink.js', ...args], {
+      env: { ...process.env, WALINK_JOB_KEY: Buffer.from(JOB_KEY).toString('base64') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 describe('BullMQ media queue with a real Redis', () => {
@@ -109,7 +136,14 @@ describe('BullMQ media queue with a real Redis', () => {
   beforeEach(async () => {
     dir = tempDir('walink-bull-');
     queueName = `walink-media-${Math.random().toString(36).slice(2, 8)}`;
-    queue = new BullMediaQueue({ redisUrl: redis.url, jobKey: JOB_KEY, queueName, backoffMs: 50 });
+    // The emulator is the server here: the queue vouches for its CDN, as `walink start` does.
+    queue = new BullMediaQueue({
+      redisUrl: redis.url,
+      jobKey: JOB_KEY,
+      queueName,
+      backoffMs: 50,
+      trustedOrigins: [emu.url],
+    });
     await queue.ready();
     workers = [];
     children = [];
@@ -163,11 +197,13 @@ describe('BullMQ media queue with a real Redis', () => {
     expect(await outcome(queue, id)).toMatchObject({ type: 'done' });
     expect((await queue.getJob(id))?.attemptsMade).toBe(3);
 
+    // A truncated object cannot hold fileLength: refused on its Content-Length, before a byte is read.
+    const expected = { truncate: /^LENGTH_MISMATCH/, corrupt: /^ENC_SHA256_MISMATCH/ };
     for (const body of ['truncate', 'corrupt'] as const) {
       await fault(emu, { kind: 'cdn', body });
       const queued = await queue.enqueue(cdnJob(emu, bytes(30_000, body.length)));
       const failed = await outcome(queue, queued.id);
-      expect(failed).toMatchObject({ type: 'failed', reason: expect.stringMatching(/^ENC_SHA256_MISMATCH/) });
+      expect(failed).toMatchObject({ type: 'failed', reason: expect.stringMatching(expected[body]) });
       expect((await queue.getJob(queued.id))?.attemptsMade).toBe(1);
     }
     expect(dir.files()).toEqual([`${id}.bin`]);
@@ -180,7 +216,10 @@ describe('BullMQ media queue with a real Redis', () => {
     const cdn = slowCdn(encrypted.object, 32 * 1024, 25);
     const served = await cdn;
     try {
-      const timing = ['--lock-duration', '2000', '--stalled-interval', '1000', '--queue', queueName];
+      const timing = [
+        ...['--lock-duration', '2000', '--stalled-interval', '1000', '--queue', queueName],
+        ...['--media-hosts', new URL(served.url).origin],
+      ];
       const doomed = workerProcess(redis.url, dir.path, timing);
       children.push(doomed);
       await doomed.ready;
@@ -211,13 +250,112 @@ describe('BullMQ media queue with a real Redis', () => {
     }
   }, 40_000);
 
+  it('the mediaKey is part of the job: a wrong key fails without blocking the right one, and the id shows no key', async () => {
+    worker();
+    const job = cdnJob(emu, bytes(10_000, 7));
+    const wrong = { ...job, mediaKey: randomBytes(32) };
+    const failed = await queue.enqueue(wrong);
+    expect(await outcome(queue, failed.id)).toMatchObject({
+      type: 'failed',
+      reason: expect.stringMatching(/^MAC_MISMATCH/),
+    });
+    const right = await queue.enqueue(job);
+    expect(right.id).not.toBe(failed.id);
+    expect(await outcome(queue, right.id)).toMatchObject({ type: 'done', bytes: 10_000 });
+    for (const { mediaKey } of [job, wrong])
+      for (const encoding of ['hex', 'base64', 'base64url'] as const) {
+        const text = Buffer.from(mediaKey).toString(encoding);
+        expect(right.id + failed.id).not.toContain(text.slice(0, 16));
+        expect(await everythingIn(redis.url)).not.toContain(text);
+      }
+  });
+
+  it('`walink media retry` runs a failed job again; `walink media remove` lets the same media be enqueued afresh', async () => {
+    worker();
+    const redisArgs = ['--redis', redis.url, '--queue', queueName];
+    const job = cdnJob(emu, bytes(12_000, 8));
+    await fault(emu, { kind: 'cdn', status: 404, times: 1 });
+    const { id } = await queue.enqueue(job);
+    expect(await outcome(queue, id)).toMatchObject({
+      type: 'failed',
+      reason: expect.stringMatching(/^MEDIA_EXPIRED/),
+    });
+    // Enqueuing it again is a no-op while the failed job is kept: that is what retry is for.
+    await queue.enqueue(job);
+    expect(await queue.getJob(id).then((j) => j?.getState())).toBe('failed');
+
+    const done = outcome(queue, id);
+    const retried = await walinkRun(['media', 'retry', id, ...redisArgs]);
+    expect(retried).toMatchObject({ code: 0, stdout: `${id} queued again (was failed)\n`, stderr: '' });
+    expect(await done).toMatchObject({ type: 'done', bytes: 12_000 });
+    expect((await queue.getJob(id))?.attemptsMade).toBe(1);
+
+    const removed = await walinkRun(['media', 'remove', id, ...redisArgs]);
+    expect(removed).toMatchObject({ code: 0, stdout: `${id} removed (was completed)\n` });
+    const status = await walinkRun(['media', 'status', '--job', id, ...redisArgs]);
+    expect(status).toMatchObject({
+      code: 1,
+      stderr: `walink media status: JOB_NOT_FOUND: no job ${id} in the queue\n`,
+    });
+    expect(await walinkRun(['media', 'retry', 'media-nope', ...redisArgs])).toMatchObject({
+      code: 1,
+      stderr: 'walink media retry: JOB_NOT_FOUND: no job media-nope in the queue\n',
+    });
+    const again = outcome(queue, id);
+    expect((await queue.enqueue(job)).id).toBe(id);
+    expect(await again).toMatchObject({ type: 'done' });
+  }, 40_000);
+
+  it('a second SIGTERM releases a running job to the queue at once: back to waiting, no try counted, no temporary file', async () => {
+    const plaintext = bytes(4_000_000, 9);
+    const mediaKey = randomBytes(32);
+    const encrypted = encryptMedia(plaintext, mediaKey, 'document');
+    const served = await slowCdn(encrypted.object, 32 * 1024, 25);
+    try {
+      const w = workerProcess(redis.url, dir.path, [
+        '--queue',
+        queueName,
+        '--media-hosts',
+        new URL(served.url).origin,
+      ]);
+      children.push(w);
+      await w.ready;
+      const { id } = await queue.enqueue({
+        type: 'document',
+        mediaKey,
+        url: served.url,
+        fileLength: encrypted.fileLength,
+      });
+      await firstValueFrom(
+        queue.events$.pipe(filter((e) => e.id === id && e.type === 'progress' && e.bytesDone > 0)),
+      );
+      w.child.kill('SIGTERM');
+      await until(() => w.log.some((l) => l.msg === 'stopping'));
+      expect(w.child.exitCode).toBeNull(); // the first signal lets the running job finish
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(0);
+      const job = await queue.getJob(id);
+      expect(await job?.getState()).toBe('waiting');
+      expect(job?.attemptsMade).toBe(0);
+      expect(dir.files()).toEqual([]);
+    } finally {
+      await served.close();
+    }
+  }, 30_000);
+
   it('loses no queued job when Redis restarts', async () => {
     const jobs = Array.from({ length: 20 }, (_, i) => cdnJob(emu, bytes(2_000 + i, i)));
     const ids = await Promise.all(jobs.map((j) => queue.enqueue(j).then((r) => r.id)));
     await queue.close();
     await redis.stop();
     await redis.restart();
-    queue = new BullMediaQueue({ redisUrl: redis.url, jobKey: JOB_KEY, queueName, backoffMs: 50 });
+    queue = new BullMediaQueue({
+      redisUrl: redis.url,
+      jobKey: JOB_KEY,
+      queueName,
+      backoffMs: 50,
+      trustedOrigins: [emu.url],
+    });
     await queue.ready();
     expect((await queue.counts()).waiting).toBe(20);
     const outcomes = Promise.all(ids.map((id) => outcome(queue, id)));
