@@ -40,5 +40,5 @@ export {
 } from './media-hosts.ts';
 export { type MediaJobEvent, type MediaJobInput, type MediaQueue, mediaJobId } from './media-job.ts';
 export { type OpenedMediaQueue, openMediaQueue } from './open-queue.ts';
-export { decryptSource, processMediaJob, withRetries } from './process-media.ts';
+export { decryptSource, type ProcessOptions, processMediaJob, withRetries } from './process-media.ts';
 export { RedisHealth } from './redis-health.ts';

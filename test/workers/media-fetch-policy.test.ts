@@ -11,12 +11,17 @@ import { filter } from 'rxjs/operators';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encryptMedia, randomBytes } from '../../crypto/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
-import { openStreamSource } from '../../workers/download.ts';
-import { MediaError } from '../../workers/errors.ts';
-import { DEFAULT_MEDIA_HOSTS, directPathUrl, MediaHostPolicy } from '../../workers/media-hosts.ts';
-import type { MediaJobInput } from '../../workers/media-job.ts';
-import { openMediaQueue } from '../../workers/open-queue.ts';
-import { type ProcessOptions, processMediaJob } from '../../workers/process-media.ts';
+import {
+  DEFAULT_MEDIA_HOSTS,
+  directPathUrl,
+  MediaError,
+  MediaHostPolicy,
+  type MediaJobInput,
+  openMediaQueue,
+  openStreamSource,
+  type ProcessOptions,
+  processMediaJob,
+} from '../../workers/index.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { emulator } from '../support/session-harness.ts';
 import { slowCdn } from '../support/slow-cdn.ts';
