@@ -31,4 +31,5 @@ export {
   SIDECAR_CHUNK,
 } from './media.ts';
 export { buildPairingSecret, deriveSessionKeys, PAIRING_SECRET_LENGTH, type SessionKeys } from './pairing.ts';
+export { SEAL_KEY_LENGTH, seal, unseal } from './seal.ts';
 export { type X25519KeyPair, x25519KeyPair, x25519PublicKey, x25519SharedSecret } from './x25519.ts';
