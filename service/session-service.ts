@@ -8,9 +8,9 @@ import type { InspectionEvent } from 'xstate';
 import { FileCredentialStore } from '../actors/credential-store.ts';
 import type { Session, SessionAppEvent } from '../actors/session.ts';
 import { SessionManager } from '../actors/session-manager.ts';
+import { jsonSafe } from '../codec/index.ts';
 import { activePaths, transitionIdOf } from '../machines/structure.ts';
 import type { MediaJobEvent, MediaQueue } from '../workers/media-job.ts';
-import { jsonSafe } from './json-safe.ts';
 
 export interface QrView {
   text: string;

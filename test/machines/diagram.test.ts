@@ -6,7 +6,7 @@ import { machineDiagram } from '../../cli/commands/diagram.ts';
 import { diagramEdges, toDot, toMermaid } from '../../machines/diagram.ts';
 import { sessionMachine } from '../../machines/legacy/session.ts';
 import { describeMachine } from '../../machines/structure.ts';
-import { DiagramBlockError, readmeDiagram, withDiagram } from '../../service/readme-diagram.ts';
+import { DiagramBlockError, readmeDiagram, withDiagram } from '../../scripts/readme-diagram.ts';
 import { renderSvg } from '../../service/render-svg.ts';
 
 // A small machine with every feature the generators handle: nesting, a parallel state, guards with and

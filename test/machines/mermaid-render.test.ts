@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionMachine } from '../../machines/legacy/session.ts';
 import { describeMachine } from '../../machines/structure.ts';
-import { readmeDiagram } from '../../service/readme-diagram.ts';
+import { readmeDiagram } from '../../scripts/readme-diagram.ts';
 import { launchChromium } from '../support/browser.ts';
 
 const mermaidBundle = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
