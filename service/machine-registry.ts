@@ -1,6 +1,6 @@
 // The machines walink can draw and inspect, by name (`walink diagram session`).
 import type { AnyStateMachine } from 'xstate';
-import { connectionMachine } from '../emulator/legacy/connection-machine.ts';
+import { connectionMachine } from '../emulator/index.ts';
 import { sessionMachine } from '../machines/legacy/session.ts';
 
 export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
