@@ -1,3 +1,9 @@
+// One client socket on the emulated server: the transport around the connection machine
+// (connection-machine.ts), which decides every answer. This file parses frames, answers pings, hands
+// admin commands to the machine as events, and carries out the effects and steps the machine names,
+// asking the server it belongs to (a ConnectionHost: the hub) for shared state. Frames of one socket are
+// handled strictly in order: the next waits while the machine is busy. A malformed or forged frame closes
+// only this socket, with the reason logged.
 import type { WebSocket } from 'ws';
 import { type Actor, assertEvent, createActor, fromCallback, type SnapshotFrom } from 'xstate';
 import {
