@@ -5,6 +5,7 @@ export {
   type CredentialStore,
   FileCredentialStore,
   MemoryCredentialStore,
+  serializeCredentials,
 } from './credential-store.ts';
 export {
   CLIENT_VERSION,

@@ -1,8 +1,9 @@
-// Credentials in Redis, for sessions that move between machines. Redis only ever holds them sealed:
-// AES-256-GCM under WALINK_CREDENTIALS_KEY, bound to the key name so a blob cannot be swapped between
-// sessions. A SET replaces the whole value atomically, so a reader sees the old or the new set, never a mix.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+// Credentials in Redis, for sessions that move between machines. Redis only ever holds them sealed
+// (crypto/seal.ts, AES-256-GCM) under WALINK_CREDENTIALS_KEY, bound to the key name so a blob cannot be
+// swapped between sessions; values sealed before the format was versioned still open. A SET replaces the
+// whole value atomically, so a reader sees the old or the new set, never a mix.
 import type { Redis } from 'ioredis';
+import { isCryptoError, seal, unseal, utf8 } from '../crypto/index.ts';
 import type { Credentials } from '../machines/index.ts';
 import {
   CredentialError,
@@ -44,18 +45,12 @@ export class RedisCredentialStore implements CredentialStore {
   async load(): Promise<Credentials | null> {
     const sealed = await this.call(() => this.redis.getBuffer(this.key));
     if (sealed === null) return null;
-    if (sealed.length < 12 + 16) throw new CredentialError('CORRUPT', `${this.location} is too short`);
     let text: string;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.sealingKey, sealed.subarray(0, 12)).setAAD(
-        Buffer.from(this.key),
-      );
-      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-      text = Buffer.concat([
-        decipher.update(sealed.subarray(12, sealed.length - 16)),
-        decipher.final(),
-      ]).toString('utf8');
-    } catch {
+      text = new TextDecoder().decode(unseal(this.sealingKey, sealed, utf8(this.key)));
+    } catch (error) {
+      if (isCryptoError(error) && error.code === 'BAD_LENGTH')
+        throw new CredentialError('CORRUPT', `${this.location} is too short`);
       throw new CredentialError(
         'NO_KEY',
         `${this.location} cannot be opened: another ${CREDENTIALS_KEY_ENV} sealed it, or it was altered`,
@@ -65,10 +60,8 @@ export class RedisCredentialStore implements CredentialStore {
   }
 
   async save(credentials: Credentials): Promise<void> {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.sealingKey, iv).setAAD(Buffer.from(this.key));
-    const body = Buffer.concat([cipher.update(serializeCredentials(credentials), 'utf8'), cipher.final()]);
-    await this.call(() => this.redis.set(this.key, Buffer.concat([iv, body, cipher.getAuthTag()])));
+    const sealed = seal(this.sealingKey, utf8(serializeCredentials(credentials)), utf8(this.key));
+    await this.call(() => this.redis.set(this.key, Buffer.from(sealed)));
   }
 
   async clear(): Promise<void> {

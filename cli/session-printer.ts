@@ -2,7 +2,7 @@
 // media jobs, faults. Human lines by default, JSON lines with --json; never a secret either way.
 import QRCode from 'qrcode';
 import type { SessionAppEvent } from '../actors/index.ts';
-import { jsonSafe } from '../service/json-safe.ts';
+import { jsonSafe } from '../codec/index.ts';
 import type { MediaJobEvent } from '../workers/index.ts';
 
 export interface Printer {

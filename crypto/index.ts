@@ -83,6 +83,7 @@ export {
   wrapPairingEphemeral,
 } from './pair-code.ts';
 export { buildPairingSecret, deriveSessionKeys, PAIRING_SECRET_LENGTH, type SessionKeys } from './pairing.ts';
+export { SEAL_KEY_LENGTH, seal, unseal } from './seal.ts';
 export {
   djbPublicKey,
   MemorySignalKeyStore,

@@ -1,4 +1,11 @@
 export { connectionMachine, MAX_REREFS } from './legacy/connection-machine.ts';
+export type {
+  ConnectionContext,
+  ConnectionEvent,
+  KnownBrowser,
+  StepEvent,
+  StepInput,
+} from './legacy/connection-types.ts';
 export { type FaultRule, STEPS, type Step } from './legacy/faults.ts';
 export { DEFAULT_PHONE, type ScanAnswer, scanAsPhone } from './legacy/phone-client.ts';
 export type { PhoneMediaType } from './media-store.ts';

@@ -1,7 +1,7 @@
 // npm run diagrams: regenerate the README's session diagram from the machine.
 import { readFile, writeFile } from 'node:fs/promises';
 import { machineDiagram } from '../cli/index.ts';
-import { withDiagram } from '../service/readme-diagram.ts';
+import { withDiagram } from './readme-diagram.ts';
 
 const path = new URL('../README.md', import.meta.url);
 const readme = await readFile(path, 'utf8');

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import { HttpError } from '../emulator/http-util.ts';
+import { HttpError } from '../http/index.ts';
 
 export interface AccessOptions {
   /** The API token; null serves without one (loopback only). */

@@ -14,7 +14,6 @@ export {
   type ServiceInfo,
   startHttpService,
 } from './http-server.ts';
-export { jsonSafe } from './json-safe.ts';
 export { MACHINES, machineNamed, machineNames, restingStates } from './machine-registry.ts';
 export { DiagramRenderError, renderSvg } from './render-svg.ts';
 export {

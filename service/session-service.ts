@@ -12,9 +12,9 @@ import {
   SessionManager,
   type SessionQr,
 } from '../actors/index.ts';
+import { jsonSafe } from '../codec/index.ts';
 import { activePaths, type SessionTag, transitionIdOf } from '../machines/index.ts';
 import type { MediaJobEvent, MediaQueue } from '../workers/index.ts';
-import { jsonSafe } from './json-safe.ts';
 
 /** The code a session shows (the ref names it: a new ref is a new image). */
 export type QrView = SessionQr;

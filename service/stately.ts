@@ -2,7 +2,7 @@
 // users who have the hosted one. Events and context are sanitized first: no keys, tokens or media keys.
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent } from 'xstate';
-import { jsonSafe } from './json-safe.ts';
+import { jsonSafe } from '../codec/index.ts';
 
 /** The parts of a session's context that are safe to show anywhere. */
 export function publicContext(context: Record<string, unknown> | undefined): Record<string, unknown> {

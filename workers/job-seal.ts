@@ -1,8 +1,8 @@
-// Media jobs cross Redis sealed: the mediaKey (and everything else that locates the media) is encrypted
-// with AES-256-GCM under a key from the environment, bound to the job id so a sealed payload cannot be
-// replayed under another id. Redis only ever sees what a dashboard needs.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { isMediaType } from '../crypto/index.ts';
+// Media jobs cross Redis sealed: the mediaKey (and everything else that locates the media) is sealed
+// (crypto/seal.ts, AES-256-GCM) under a key from the environment, bound to the job id so a sealed payload
+// cannot be replayed under another id. Redis only ever sees what a dashboard needs.
+import { createHmac } from 'node:crypto';
+import { isCryptoError, isMediaType, seal, unseal, utf8 } from '../crypto/index.ts';
 import { MediaError } from './errors.ts';
 import type { MediaJobInput } from './media-job.ts';
 
@@ -67,12 +67,10 @@ export function sealJob(
     ...(job.fileEncSha256 ? { fileEncSha256: b64(job.fileEncSha256) } : {}),
     ...(origins.length > 0 ? { origins: [...origins] } : {}),
   };
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', jobKey, iv).setAAD(Buffer.from(id));
-  const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
+  const sealed = seal(jobKey, utf8(JSON.stringify(payload)), utf8(id));
   return {
     v: 1,
-    sealed: Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64'),
+    sealed: Buffer.from(sealed).toString('base64'),
     type: job.type,
     ...(job.fileLength !== undefined ? { fileLength: job.fileLength } : {}),
     ...(job.messageId ? { messageId: job.messageId } : {}),
@@ -82,16 +80,12 @@ export function sealJob(
 export function openJob(jobKey: Uint8Array, id: string, data: SealedJobData): OpenedJob {
   if (data?.v !== 1 || typeof data.sealed !== 'string')
     throw new MediaError('BAD_KEY', 'the job data is not a sealed walink media job');
-  const raw = Buffer.from(data.sealed, 'base64');
-  if (raw.length < 12 + 16) throw new MediaError('BAD_KEY', 'the sealed job is too short');
   let text: string;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', jobKey, raw.subarray(0, 12)).setAAD(Buffer.from(id));
-    decipher.setAuthTag(raw.subarray(raw.length - 16));
-    text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString(
-      'utf8',
-    );
-  } catch {
+    text = new TextDecoder().decode(unseal(jobKey, Buffer.from(data.sealed, 'base64'), utf8(id)));
+  } catch (error) {
+    if (isCryptoError(error) && error.code === 'BAD_LENGTH')
+      throw new MediaError('BAD_KEY', 'the sealed job is too short');
     throw new MediaError(
       'BAD_KEY',
       `the job cannot be opened: a different ${JOB_KEY_ENV} sealed it, or it was altered`,

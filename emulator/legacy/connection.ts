@@ -1,15 +1,16 @@
-// One client socket on the emulated server: parses frames, drives the connection machine, and
-// answers as docs/protocol.md says. Frames of one socket are handled strictly in order; a malformed or
-// forged frame closes only this socket, with the reason logged.
+// One client socket on the emulated server: the transport around the connection machine
+// (connection-machine.ts), which decides every answer. This file parses frames, answers pings, hands
+// admin commands to the machine as events, and carries out the effects and steps the machine names,
+// asking the server it belongs to (a ConnectionHost: the hub) for shared state. Frames of one socket are
+// handled strictly in order: the next waits while the machine is busy. A malformed or forged frame closes
+// only this socket, with the reason logged.
 import type { WebSocket } from 'ws';
-import { createActor } from 'xstate';
+import { type Actor, assertEvent, createActor, fromCallback, type SnapshotFrom } from 'xstate';
 import {
   type BinaryNode,
   decodeNode,
-  decodeWebMessageInfo,
   encodeNode,
   encodeWebMessageInfo,
-  fromProtoJid,
   jsonFrame,
   parseClientFrame,
   pongFrame,
@@ -18,87 +19,95 @@ import {
 } from '../../codec/index.ts';
 import {
   buildPairingSecret,
-  challengeAnswer,
-  constantTimeEqual,
-  fromBase64,
   openFrame,
   randomBytes,
+  type SessionKeys,
   sealFrame,
   toBase64,
 } from '../../crypto/index.ts';
-import { connectionMachine, MAX_REREFS } from './connection-machine.ts';
-import type { Step } from './faults.ts';
-import type { Hub } from './hub.ts';
-import {
-  chatResponse,
-  connPayload,
-  contactsResponse,
-  MD_UPGRADE_VERSION,
-  PROPS,
-  SERVER_VERSION,
-  STREAM_UPDATE,
-} from './payloads.ts';
-import { type Browser, newTokens, type Phone } from './world.ts';
+import { parseAdminCommand } from './commands.ts';
+import type { ConnectionHost } from './connection-host.ts';
+import { connectionMachine } from './connection-machine.ts';
+import type {
+  ChallengeAnswerRequest,
+  ConnectionContext,
+  ConnectionEvent,
+  HeldSession,
+  LoginRequest,
+  StepEvent,
+  StepInput,
+} from './connection-types.ts';
+import type { FaultBook, Step } from './faults.ts';
+import { connPayload, MD_UPGRADE_VERSION, PROPS, SERVER_VERSION, STREAM_UPDATE } from './payloads.ts';
+import { answerBinaryRequest } from './requests.ts';
+import type { Phone } from './world.ts';
 
-/** Versions older than this get `["Cmd",{"type":"update"}]` instead of a ref. */
-const MIN_CLIENT_VERSION = [0, 3, 0];
+export type ScanOutcome = 'paired' | 'upgrade_md_prod' | 'closed';
 
-interface Ref {
-  value: string;
-  expiresAt: number;
-}
-
-interface PendingChallenge {
-  bytes: Uint8Array;
-  mode: 'takeover' | 'reconnect';
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
-function olderThan(version: number[], minimum: number[]): boolean {
-  for (let i = 0; i < minimum.length; i++) {
-    if ((version[i] ?? 0) !== minimum[i]) return (version[i] ?? 0) < minimum[i]!;
-  }
-  return false;
-}
+/** The event a step's pause reports when it passed. */
+const PAUSE_DONE: Partial<Record<Step, StepEvent['type']>> = {
+  scan: 'SCAN_DONE',
+  conn: 'CONN_DONE',
+  ready: 'READY_DONE',
+  logout: 'LOGOUT_DONE',
+};
 
 export class Connection {
   readonly id: number;
-  readonly machine = createActor(connectionMachine).start();
-  clientId: string | null = null;
-  description: string[] = [];
-  ref: Ref | null = null;
-  browser: Browser | null = null;
-  private challenge: PendingChallenge | null = null;
-  /** The tokens of the login that authenticated this socket: the same frame again is a re-send. */
-  private loginTokens: string | null = null;
+  private readonly machine: Actor<typeof connectionMachine>;
+  private readonly faults: FaultBook;
   private jsonCounter = 0;
   private pushCounter = 0;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** What the scan being handled came to (pair() reports it to the phone API). */
+  private scanOutcome: ScanOutcome = 'closed';
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly hub: Hub,
+    private readonly host: ConnectionHost<Connection>,
     id: number,
   ) {
     this.id = id;
+    this.faults = host.faults;
+    this.machine = createActor(Connection.provided, { input: { refTtlMs: host.refTtlMs } });
+    Connection.bySystem.set(this.machine.system, this);
+    this.machine.subscribe({
+      error: (error) => this.close(`internal error: ${(error as Error).message}`, 1011),
+    });
+    this.machine.start();
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       this.enqueue(() => this.handleFrame(bytes, isBinary));
     });
     ws.on('close', () => this.onClosed());
-    ws.on('error', (error) => this.hub.log.warn({ conn: this.id, err: error.message }, 'socket error'));
+    ws.on('error', (error) => this.host.log.warn({ conn: this.id, err: error.message }, 'socket error'));
   }
 
-  get state(): string {
-    return String(this.machine.getSnapshot().value);
+  private get snapshot(): SnapshotFrom<typeof connectionMachine> {
+    return this.machine.getSnapshot();
+  }
+
+  /** The clientId this socket introduced itself with (init), or the one it logged in as. */
+  get clientId(): string | null {
+    return this.snapshot.context.clientId;
+  }
+
+  /** The socket shows a ref a phone may scan. */
+  get isScannable(): boolean {
+    return this.snapshot.hasTag('scannable');
+  }
+
+  get isAuthenticated(): boolean {
+    return this.snapshot.hasTag('authenticated');
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
   }
 
   /** Runs `task` after everything already queued for this socket; errors close the socket. */
-  enqueue<T>(task: () => Promise<T> | T): Promise<T | undefined> {
+  private enqueue<T>(task: () => Promise<T> | T): Promise<T | undefined> {
     const run = this.queue.then(task);
     this.queue = run.then(
       () => undefined,
@@ -110,37 +119,69 @@ export class Connection {
   close(reason: string, code = 1008): void {
     if (this.closed) return;
     this.closed = true;
-    this.hub.log.info({ conn: this.id, reason }, 'closing socket');
+    this.host.log.info({ conn: this.id, reason }, 'closing socket');
     this.ws.close(code, reason.slice(0, 120));
     // A peer that never answers the close handshake must not keep the socket forever.
     setTimeout(() => this.ws.terminate(), 2000).unref();
     this.onClosed();
   }
 
-  get isOpen(): boolean {
-    return !this.closed;
-  }
-
   private onClosed(): void {
     this.closed = true;
     // A socket closes twice (our close, then the peer's): the machine hears it once.
-    if (this.machine.getSnapshot().status === 'active') this.machine.send({ type: 'CLOSE' });
-    this.hub.forgetConnection(this);
+    this.send({ type: 'CLOSE' });
+    this.host.detach(this);
   }
 
-  // ---- sending ----
+  private send(event: ConnectionEvent): void {
+    if (this.snapshot.status === 'active') this.machine.send(event);
+  }
+
+  /** Sends `event` to the machine and waits until it is done with it (no `busy` state is active). */
+  private async dispatch(event: ConnectionEvent): Promise<void> {
+    this.send(event);
+    await new Promise<void>((resolve) => {
+      const done = (snapshot: SnapshotFrom<typeof connectionMachine>) =>
+        snapshot.status !== 'active' || !snapshot.hasTag('busy');
+      if (done(this.snapshot)) return resolve();
+      const subscription = this.machine.subscribe({
+        next: (snapshot) => {
+          if (!done(snapshot)) return;
+          subscription.unsubscribe();
+          resolve();
+        },
+        error: () => resolve(),
+        complete: () => resolve(),
+      });
+    });
+  }
+
+  // ---- what the hub asks of this socket ----
+
+  /** The phone scanned this socket's ref (phone API); handled in turn with the socket's frames. */
+  async pair(phone: Readonly<Phone>, clientPublicKey: Uint8Array): Promise<ScanOutcome> {
+    const outcome = await this.enqueue(async () => {
+      this.scanOutcome = 'closed';
+      await this.dispatch({
+        type: 'SCANNED',
+        phoneNumber: phone.number,
+        multiDevice: phone.multiDevice,
+        clientPublicKey,
+        keys: { encKey: randomBytes(32), macKey: randomBytes(32) },
+      });
+      return this.scanOutcome;
+    });
+    return outcome ?? 'closed';
+  }
+
+  /** Another socket took this one's browser over (`replaced`), or the phone unlinked it (null). */
+  kick(kind: 'replaced' | null): void {
+    this.send({ type: kind === 'replaced' ? 'REPLACED' : 'UNLINKED' });
+  }
 
   /** Fault injection: bytes that are not a frame. */
   sendRaw(text: string): void {
     if (!this.closed) this.ws.send(text);
-  }
-
-  private sendText(text: string): void {
-    if (!this.closed) this.ws.send(text);
-  }
-
-  sendJson(tag: string, data: unknown): void {
-    this.sendText(jsonFrame(tag, data));
   }
 
   /** Server-initiated JSON: tagged s1, s2, … per connection. */
@@ -149,49 +190,42 @@ export class Connection {
     this.sendJson(`s${this.jsonCounter}`, data);
   }
 
-  sendBinary(tag: string, node: BinaryNode): void {
-    if (!this.browser || this.closed) return;
-    const sealed = sealFrame(this.browser.keys, encodeNode(node));
-    if (this.hub.faults.take('corruptHmac')) sealed[0]! ^= 0xff;
-    this.ws.send(serverBinaryFrame(tag, sealed));
-  }
-
-  private pushTag(prefix = ''): string {
-    this.pushCounter += 1;
-    return `${prefix}${Math.floor(this.hub.now() / 1000)}-${this.pushCounter}`;
-  }
-
-  pushMessage(info: WebMessageInfo): void {
-    this.sendBinary(this.pushTag(), [
+  pushMessage(info: WebMessageInfo, keys = this.snapshot.context.session?.keys): void {
+    this.sendBinary(this.pushTag(), keys, [
       'action',
       { add: 'relay' },
       [['message', null, encodeWebMessageInfo(info)]],
     ]);
   }
 
-  /** Tells the browser it was unlinked (no kind) or replaced by a takeover, then closes. */
-  kick(kind: 'replaced' | null): void {
-    this.pushJson(['Cmd', kind ? { type: 'disconnect', kind } : { type: 'disconnect' }]);
-    this.close(kind ? 'replaced by another browser' : 'unlinked by the phone', 1000);
+  // ---- sending ----
+
+  private sendText(text: string): void {
+    if (!this.closed) this.ws.send(text);
   }
 
-  /** Applies delay and close faults at a named step; false when the socket was closed. */
-  private async step(step: Step): Promise<boolean> {
-    const delay = this.hub.faults.take('delay', (r) => r.at === step);
-    if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
-    if (this.hub.faults.take('closeSocket', (r) => 'at' in r && r.at === step)) {
-      this.close(`fault: closeSocket at ${step}`, 1001);
-      return false;
-    }
-    return !this.closed;
+  private sendJson(tag: string, data: unknown): void {
+    this.sendText(jsonFrame(tag, data));
+  }
+
+  private sendBinary(tag: string, keys: SessionKeys | undefined, node: BinaryNode): void {
+    if (!keys || this.closed) return;
+    const sealed = sealFrame(keys, encodeNode(node));
+    if (this.faults.take('corruptHmac')) sealed[0]! ^= 0xff;
+    this.ws.send(serverBinaryFrame(tag, sealed));
+  }
+
+  private pushTag(): string {
+    this.pushCounter += 1;
+    return `${Math.floor(this.host.now() / 1000)}-${this.pushCounter}`;
   }
 
   // ---- receiving ----
 
   private async handleFrame(data: Buffer, isBinary: boolean): Promise<void> {
     if (this.closed) return;
-    this.hub.stats.framesReceived += 1;
-    if (this.hub.faults.countFrame()) {
+    this.host.frameReceived();
+    if (this.faults.countFrame()) {
       this.close('fault: closeSocket afterFrames', 1001);
       return;
     }
@@ -204,333 +238,227 @@ export class Connection {
     }
     if (frame.kind === 'ping') {
       // Fault: the ping goes unanswered (later frames are answered as usual).
-      if (this.hub.faults.take('dropPing')) return;
-      this.sendText(pongFrame(this.hub.now()));
+      if (this.faults.take('dropPing')) return;
+      this.sendText(pongFrame(this.host.now()));
       return;
     }
-    if (frame.kind === 'binary') {
-      await this.handleBinary(frame.tag, frame.payload);
-      return;
-    }
-    const message = frame.data;
-    if (!Array.isArray(message) || message[0] !== 'admin') {
+    if (frame.kind === 'binary')
+      return this.dispatch({ type: 'BINARY', tag: frame.tag, payload: frame.payload });
+    const request = parseAdminCommand(frame.tag, frame.data);
+    if (!request) {
       this.sendJson(frame.tag, { status: 400 });
       return;
     }
-    await this.handleAdmin(frame.tag, message);
+    await this.dispatch(request);
   }
 
-  private async handleAdmin(tag: string, message: unknown[]): Promise<void> {
-    switch (message[1]) {
-      case 'init':
-        return this.onInit(tag, message);
-      case 'Conn':
-        if (message[2] === 'reref') return this.onReref(tag);
-        if (message[2] === 'disconnect') return this.onLogout(tag);
-        break;
-      case 'login':
-        return this.onLogin(tag, message);
-      case 'challenge':
-        return this.onChallenge(tag, message);
-      case 'test':
-        this.sendJson(tag, ['Pong', this.state === 'authenticated']);
-        return;
+  // ---- the machine's steps: injected delays and closes, then what the server found ----
+
+  /** Applies delay and close faults at a named step; false when the socket was closed. */
+  private async pause(step: Step): Promise<boolean> {
+    const delay = this.faults.take('delay', (r) => r.at === step);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
+    if (this.faults.take('closeSocket', (r) => 'at' in r && r.at === step)) {
+      this.close(`fault: closeSocket at ${step}`, 1001);
+      return false;
     }
-    this.sendJson(tag, { status: 400 });
+    return !this.closed;
   }
 
-  private async onInit(tag: string, message: unknown[]): Promise<void> {
-    const [, , version, description, clientId] = message;
-    const validVersion = Array.isArray(version) && version.length === 3 && version.every(Number.isInteger);
-    let validClientId = false;
-    try {
-      validClientId = typeof clientId === 'string' && fromBase64(clientId).length === 16;
-    } catch {
-      validClientId = false;
-    }
-    if (!validVersion || !isStringArray(description) || !validClientId || this.state !== 'awaitingInit') {
-      this.sendJson(tag, { status: 400 });
-      return;
-    }
-    if (!(await this.step('init'))) return;
-    const forced = this.hub.faults.take('initStatus');
-    if (olderThan(version as number[], MIN_CLIENT_VERSION) || forced?.status === 'update') {
-      this.sendJson(tag, ['Cmd', { type: 'update' }]);
-      return;
-    }
-    if (forced) {
-      this.sendJson(tag, { status: forced.status });
-      return;
-    }
-    this.clientId = clientId as string;
-    this.description = description;
-    this.ref = this.hub.issueRef(this);
-    this.machine.send({ type: 'INIT' });
+  /** The connection whose machine runs in `system`. */
+  private static of(system: unknown): Connection {
+    const connection = Connection.bySystem.get(system as object);
+    if (!connection) throw new Error('no connection owns this actor system');
+    return connection;
+  }
+
+  /** A step actor: pauses at its step, then reports `report(…)` unless the machine left the state. */
+  private static step<I extends StepInput>(report: (connection: Connection, input: I) => StepEvent) {
+    return fromCallback<ConnectionEvent, I>(({ input, system, sendBack }) => {
+      const connection = Connection.of(system);
+      let live = true;
+      connection
+        .pause(input.step)
+        .then((passed) => {
+          if (passed && live) sendBack(report(connection, input));
+        })
+        .catch((error: unknown) => connection.close(`internal error: ${(error as Error).message}`, 1011));
+      return () => {
+        live = false;
+      };
+    });
+  }
+
+  private static readonly bySystem = new WeakMap<object, Connection>();
+
+  // One provided machine for every connection: providing per socket rebuilt the machine's state nodes
+  // (about a millisecond each). A connection's effects are found through its actor system.
+  private static readonly provided = connectionMachine.provide({
+    actors: {
+      checkInit: Connection.step((c) => ({
+        type: 'INIT_CHECKED',
+        forced: c.faults.take('initStatus')?.status ?? null,
+        ref: c.host.mintRef(),
+      })),
+      checkReref: Connection.step((c) => ({
+        type: 'REREF_CHECKED',
+        forced: c.faults.take('rerefStatus')?.status ?? null,
+        ref: c.host.mintRef(),
+        now: c.host.now(),
+      })),
+      checkLogin: Connection.step<StepInput & { login: LoginRequest }>((c, { login }) => ({
+        type: 'LOGIN_CHECKED',
+        forced: c.faults.take('loginStatus')?.status ?? null,
+        ...c.host.loginFacts(c, login),
+        challengeForced: c.faults.armed('challenge'),
+        challenge: randomBytes(32),
+      })),
+      checkChallenge: Connection.step<StepInput & { answer: ChallengeAnswerRequest }>((c, { answer }) => ({
+        type: 'CHALLENGE_CHECKED',
+        forced: c.faults.take('challengeStatus')?.status ?? null,
+        ...c.host.challengeFacts(c, answer.clientId),
+      })),
+      pause: Connection.step((_, { step }) => ({ type: PAUSE_DONE[step]! }) as StepEvent),
+    },
+    actions: {
+      answerRequest: ({ system, context }, { body }) =>
+        Connection.of(system).sendJson(tagOf(context.request), body),
+      answerFrame: ({ system, event }, { body }) => Connection.of(system).sendJson(tagOf(event), body),
+      answerInit: ({ system, context }) => Connection.of(system).answerInit(context),
+      answerRef: ({ system, context }) => Connection.of(system).answerRef(context),
+      registerRef: ({ system, context }) => {
+        const connection = Connection.of(system);
+        if (context.ref) connection.host.registerRef(connection, context.ref);
+      },
+      retireRef: ({ system, context }) => {
+        if (context.ref) Connection.of(system).host.retireRef(context.ref.value);
+      },
+      pushUpgrade: ({ system }) => Connection.of(system).pushUpgrade(),
+      linkBrowser: ({ system, context }) => {
+        const connection = Connection.of(system);
+        const { clientId, phoneNumber, keys } = held(context);
+        connection.host.linkBrowser(connection, {
+          clientId,
+          phoneNumber,
+          description: context.description,
+          keys,
+        });
+      },
+      resumeSession: ({ system, context }) => {
+        const connection = Connection.of(system);
+        connection.host.resumeSession(connection, held(context).clientId);
+      },
+      pushConn: ({ system, context }, { pairing }) => Connection.of(system).pushConn(context, pairing),
+      pushStreamAndProps: ({ system }) => Connection.of(system).pushStreamAndProps(),
+      pushChallenge: ({ system, context }) => {
+        if (!context.challenge) throw new Error('no challenge to send');
+        Connection.of(system).pushJson([
+          'Cmd',
+          { type: 'challenge', challenge: toBase64(context.challenge.bytes) },
+        ]);
+      },
+      consumeChallengeFault: ({ system }) => {
+        Connection.of(system).faults.take('challenge');
+      },
+      deliverPending: ({ system, context }) => {
+        const connection = Connection.of(system);
+        const session = held(context);
+        for (const info of connection.host.takePending(session.clientId))
+          connection.pushMessage(info, session.keys);
+      },
+      forgetBrowser: ({ system, context }) =>
+        Connection.of(system).host.forgetBrowser(held(context).clientId),
+      answerBinary: ({ system, context, event }) => {
+        assertEvent(event, 'BINARY');
+        Connection.of(system).answerBinary(event.tag, event.payload, held(context));
+      },
+      pushDisconnect: ({ system }, { kind }) =>
+        Connection.of(system).pushJson(['Cmd', kind ? { type: 'disconnect', kind } : { type: 'disconnect' }]),
+      closeSocket: ({ system }, { reason, code }) => Connection.of(system).close(reason, code),
+    },
+  });
+
+  // ---- effects ----
+
+  private answerInit(context: ConnectionContext): void {
+    const tag = tagOf(context.request);
     const answer = {
       status: 200,
-      ref: this.ref.value,
-      ttl: this.hub.refTtlMs,
+      ref: context.ref?.value,
+      ttl: this.host.refTtlMs,
       update: false,
       curr: SERVER_VERSION,
-      time: this.hub.now(),
+      time: this.host.now(),
     };
     // Fault: the answer comes late, after the frames that follow init (a login) were answered.
-    const late = this.hub.faults.take('initLate');
+    const late = this.faults.take('initLate');
     if (late) setTimeout(() => this.sendJson(tag, answer), late.ms);
     else this.sendJson(tag, answer);
   }
 
-  private async onReref(tag: string): Promise<void> {
-    if (this.state !== 'refIssued' || !this.ref) {
-      this.sendJson(tag, { status: 400 });
-      return;
-    }
-    if (!(await this.step('reref'))) return;
-    const forced = this.hub.faults.take('rerefStatus');
-    if (forced && forced.status !== 200) {
-      this.sendJson(tag, { status: forced.status });
-      return;
-    }
-    if (this.machine.getSnapshot().context.rerefs >= MAX_REREFS) {
-      this.sendJson(tag, { status: 429 });
-      return;
-    }
-    // A forced 200 issues a new ref however young the current one is.
-    if (!forced && this.ref.expiresAt - this.hub.now() > this.hub.refTtlMs / 2) {
-      this.sendJson(tag, { status: 304 });
-      return;
-    }
-    this.hub.retireRef(this.ref.value);
-    this.ref = this.hub.issueRef(this);
-    this.machine.send({ type: 'REREF' });
-    this.sendJson(tag, { status: 200, ref: this.ref.value, ttl: this.hub.refTtlMs });
+  private answerRef(context: ConnectionContext): void {
+    this.sendJson(tagOf(context.request), { status: 200, ref: context.ref?.value, ttl: this.host.refTtlMs });
   }
 
-  /** The phone scanned this socket's ref (called from the phone API, queued with the frames). */
-  async pair(phone: Phone, clientPublicKey: Uint8Array): Promise<'paired' | 'upgrade_md_prod' | 'closed'> {
-    if (phone.multiDevice) {
-      this.pushJson(['Cmd', { type: 'upgrade_md_prod', version: MD_UPGRADE_VERSION }]);
-      return 'upgrade_md_prod';
+  private pushUpgrade(): void {
+    this.pushJson(['Cmd', { type: 'upgrade_md_prod', version: MD_UPGRADE_VERSION }]);
+    this.scanOutcome = 'upgrade_md_prod';
+  }
+
+  /** Conn with the browser's tokens; after a scan, with the ref and the pairing secret (docs/protocol.md §2.4). */
+  private pushConn(context: ConnectionContext, pairing: boolean): void {
+    const session = held(context);
+    const { phone, tokens } = this.host.connView(session.clientId);
+    if (!pairing || !context.scan) {
+      this.pushJson(connPayload(phone, tokens, {}));
+      return;
     }
-    if (!(await this.step('scan')) || !this.clientId) return 'closed';
-    const keys = { encKey: randomBytes(32), macKey: randomBytes(32) };
-    const secret = buildPairingSecret(clientPublicKey, keys);
-    if (this.hub.faults.take('badSecret')) secret[40]! ^= 0x01;
-    const browser: Browser = {
-      clientId: this.clientId,
-      phoneNumber: phone.number,
-      description: this.description,
-      keys,
-      tokens: newTokens(),
-      previousTokens: null,
-      linkedAt: this.hub.now(),
-    };
-    this.hub.world.link(browser);
-    this.hub.takeOver(this, browser);
-    this.pushJson(connPayload(phone, browser.tokens, { ref: this.ref?.value, secret: toBase64(secret) }));
-    this.machine.send({ type: 'SCANNED' });
-    if (!(await this.step('conn'))) return 'closed';
+    const secret = buildPairingSecret(context.scan.clientPublicKey, session.keys);
+    if (this.faults.take('badSecret')) secret[40]! ^= 0x01;
+    this.pushJson(connPayload(phone, tokens, { ref: context.ref?.value, secret: toBase64(secret) }));
+  }
+
+  private pushStreamAndProps(): void {
     this.pushJson(STREAM_UPDATE);
     this.pushJson(PROPS);
-    await this.ready();
-    return 'paired';
-  }
-
-  private async ready(): Promise<void> {
-    if (!(await this.step('ready'))) return;
-    this.hub.deliverPending(this);
-  }
-
-  private async onLogin(tag: string, message: unknown[]): Promise<void> {
-    const [, , clientToken, serverToken, clientId, mode] = message;
-    if (
-      typeof clientToken !== 'string' ||
-      typeof serverToken !== 'string' ||
-      typeof clientId !== 'string' ||
-      (mode !== 'takeover' && mode !== 'reconnect')
-    ) {
-      this.sendJson(tag, { status: 400 });
-      return;
-    }
-    const state = this.state;
-    // docs/protocol.md §2.5: the client re-sends its login while it waits; it is answered once.
-    if (state === 'loggingIn' || state === 'challenged') return;
-    if (state === 'authenticated' && this.loginTokens === `${clientToken} ${serverToken}`) return;
-    if (state === 'authenticated') {
-      this.sendJson(tag, { status: 405 });
-      return;
-    }
-    this.machine.send({ type: 'LOGIN' });
-    if (!(await this.step('login'))) return;
-    const fail = (answer: Record<string, unknown>) => {
-      this.sendJson(tag, answer);
-      this.machine.send({ type: 'LOGIN_FAILED' });
-    };
-    const forced = this.hub.faults.take('loginStatus');
-    if (forced) return fail(forced.status === 403 ? { status: 403, tos: 0 } : { status: forced.status });
-    const browser = this.hub.world.browsers.get(clientId);
-    if (!browser) return fail({ status: 401 });
-    const phone = this.hub.world.phone(browser.phoneNumber);
-    if (phone.tosBlocked) return fail({ status: 403, tos: 2 });
-    const current = clientToken === browser.tokens.clientToken && serverToken === browser.tokens.serverToken;
-    const stale =
-      browser.previousTokens !== null &&
-      clientToken === browser.previousTokens.clientToken &&
-      serverToken === browser.previousTokens.serverToken;
-    if (!current && !stale) return fail({ status: 401 });
-    const other = this.hub.authenticatedSocket(clientId);
-    if (other && other !== this && mode === 'reconnect') return fail({ status: 409 });
-    this.clientId = clientId;
-    this.loginTokens = `${clientToken} ${serverToken}`;
-    if (stale || this.hub.faults.take('challenge')) {
-      this.challenge = { bytes: randomBytes(32), mode };
-      this.machine.send({ type: 'CHALLENGE' });
-      this.pushJson(['Cmd', { type: 'challenge', challenge: toBase64(this.challenge.bytes) }]);
-      return;
-    }
-    this.authenticate(browser, phone);
-    if (!(await this.step('conn'))) return;
-    this.sendJson(tag, { status: 200 });
-    this.machine.send({ type: 'LOGIN_OK' });
-    await this.ready();
-  }
-
-  /** Takes the session over, rotates the tokens and pushes the new Conn (docs/protocol.md §2.5). */
-  private authenticate(browser: Browser, phone: Phone): void {
-    this.hub.takeOver(this, browser);
-    this.hub.retireOwnRef(this);
-    this.hub.stats.logins += 1;
-    const tokens = this.hub.world.rotateTokens(browser);
-    this.pushJson(connPayload(phone, tokens, {}));
-  }
-
-  private async onChallenge(tag: string, message: unknown[]): Promise<void> {
-    const [, , answer, , clientId] = message;
-    if (
-      this.state !== 'challenged' ||
-      !this.challenge ||
-      typeof answer !== 'string' ||
-      typeof clientId !== 'string' ||
-      clientId !== this.clientId
-    ) {
-      this.sendJson(tag, { status: 400 });
-      return;
-    }
-    if (!(await this.step('challenge'))) return;
-    const forced = this.hub.faults.take('challengeStatus');
-    if (forced) {
-      this.challenge = null;
-      this.sendJson(tag, { status: forced.status });
-      this.machine.send({ type: 'LOGIN_FAILED' });
-      return;
-    }
-    const browser = this.hub.world.browsers.get(clientId);
-    let answerBytes: Uint8Array = new Uint8Array(0);
-    try {
-      answerBytes = fromBase64(answer);
-    } catch {
-      // A malformed answer is simply a wrong one.
-    }
-    if (
-      !browser ||
-      !constantTimeEqual(answerBytes, challengeAnswer(browser.keys.macKey, this.challenge.bytes))
-    ) {
-      this.challenge = null;
-      this.sendJson(tag, { status: 401 });
-      this.machine.send({ type: 'LOGIN_FAILED' });
-      return;
-    }
-    const other = this.hub.authenticatedSocket(clientId);
-    if (other && other !== this && this.challenge.mode === 'reconnect') {
-      this.challenge = null;
-      this.sendJson(tag, { status: 409 });
-      this.machine.send({ type: 'LOGIN_FAILED' });
-      return;
-    }
-    this.challenge = null;
-    this.sendJson(tag, { status: 200 });
-    this.authenticate(browser, this.hub.world.phone(browser.phoneNumber));
-    this.machine.send({ type: 'CHALLENGE_OK' });
-    await this.ready();
-  }
-
-  private async onLogout(tag: string): Promise<void> {
-    if (!(await this.step('logout'))) return;
-    if (this.state === 'authenticated' && this.browser) this.hub.world.forget(this.browser.clientId);
-    this.sendJson(tag, { status: 200 });
-    this.machine.send({ type: 'LOGGED_OUT' });
-    this.close('logged out', 1000);
+    this.scanOutcome = 'paired';
   }
 
   // ---- binary requests ----
 
-  private async handleBinary(tag: string, payload: Uint8Array): Promise<void> {
-    if (this.state !== 'authenticated' || !this.browser) {
-      this.close('binary frame before keys exist', 1008);
-      return;
-    }
+  private answerBinary(tag: string, payload: Uint8Array, session: HeldSession): void {
     let node: BinaryNode;
     try {
-      node = decodeNode(openFrame(this.browser.keys, payload));
+      node = decodeNode(openFrame(session.keys, payload));
     } catch (error) {
-      this.hub.stats.droppedFrames += 1;
+      this.host.frameDropped();
       this.close(`dropped a binary frame: ${(error as Error).message}`, 1008);
       return;
     }
-    const [kind, attrs, content] = node;
-    const phone = this.hub.world.phone(this.browser.phoneNumber);
-    if (kind === 'query') {
-      switch (attrs?.type) {
-        case 'contacts':
-          this.sendBinary(tag, contactsResponse(phone));
-          return;
-        case 'chat':
-          this.sendBinary(tag, chatResponse(phone, this.hub.now()));
-          return;
-        case 'media': {
-          const fresh = attrs.index ? this.hub.media.reupload(attrs.index, this.hub.baseUrl) : undefined;
-          this.sendBinary(tag, [
-            'response',
-            { type: 'media', code: fresh ? '200' : '404', ...(fresh ?? {}) },
-            null,
-          ]);
-          return;
-        }
-        default:
-          this.sendJson(tag, { status: 404 });
-          return;
-      }
+    const replies = answerBinaryRequest(tag, node, {
+      phone: this.host.phone(session.phoneNumber),
+      clientId: session.clientId,
+      nowMs: this.host.now(),
+      reuploadMedia: (index) => this.host.reuploadMedia(index),
+      recordSent: (message) => this.host.recordSent(session.phoneNumber, message),
+    });
+    for (const reply of replies) {
+      if (reply.kind === 'node') this.sendBinary(tag, session.keys, reply.node);
+      else if (reply.kind === 'json') this.sendJson(tag, reply.body);
+      else this.sendText(`${tag},`);
     }
-    if (kind === 'action' && attrs?.type === 'relay' && Array.isArray(content)) {
-      this.relay(tag, phone, content);
-      return;
-    }
-    this.sendJson(tag, { status: 200 });
   }
+}
 
-  /** A message the browser sends through the phone: acked `<id>,` then `<id>,{"status":200,"t":…}`. */
-  private relay(tag: string, phone: Phone, children: BinaryNode[]): void {
-    const t = Math.floor(this.hub.now() / 1000);
-    for (const [childTag, , childContent] of children) {
-      if (childTag !== 'message' || !(childContent instanceof Uint8Array)) continue;
-      let info: WebMessageInfo;
-      try {
-        info = decodeWebMessageInfo(childContent);
-      } catch {
-        this.sendJson(tag, { status: 400 });
-        return;
-      }
-      const message = info.message ?? {};
-      phone.sent.push({
-        id: info.key.id ?? tag,
-        to: fromProtoJid(info.key.remoteJid ?? ''),
-        text: message.conversation ?? message.extendedTextMessage?.text ?? null,
-        type: Object.keys(message)[0] ?? 'unknown',
-        t,
-        clientId: this.browser!.clientId,
-      });
-    }
-    this.sendText(`${tag},`);
-    this.sendJson(tag, { status: 200, t });
-  }
+/** The tag an answer goes to: the pending request's, or the frame's being handled. */
+function tagOf(request: object | null): string {
+  const tag = (request as { tag?: unknown } | null)?.tag;
+  if (typeof tag !== 'string') throw new Error('no tagged request to answer');
+  return tag;
+}
+
+/** The browser this socket holds, which the machine only asks about once it holds one. */
+function held(context: ConnectionContext): HeldSession {
+  if (!context.session) throw new Error('this socket holds no browser');
+  return context.session;
 }

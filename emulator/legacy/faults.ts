@@ -122,6 +122,11 @@ export class FaultBook {
     this.rules = [];
   }
 
+  /** Whether take(kind) would find a rule now, without consuming it. */
+  armed(kind: FaultKind): boolean {
+    return this.rules.some((r) => r.rule.kind === kind && r.framesLeft === undefined);
+  }
+
   /** Consumes and returns the first rule of `kind` that matches, or undefined. */
   take<K extends FaultKind>(
     kind: K,

@@ -1,13 +1,18 @@
-// What all sockets of one emulator share: the world, refs, which socket holds which browser,
-// messages waiting for a browser to come back, faults and counters.
+// What all legacy sockets of one emulator share, and its only owner: the world (phones, linked browsers
+// and their tokens), refs, which socket holds which browser, messages waiting for a browser to come
+// back, media, faults and counters. Sockets ask for it through ConnectionHost; the phone API
+// (phone-routes.ts) through the methods below.
 import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
 import { parseQrText, userJid, type WebMessageInfo } from '../../codec/index.ts';
-import { randomBytes, toBase64 } from '../../crypto/index.ts';
-import { HttpError } from '../http-util.ts';
-import { MediaStore } from '../media-store.ts';
-import type { Connection } from './connection.ts';
+import { randomBytes, type SessionKeys, toBase64 } from '../../crypto/index.ts';
+import { HttpError } from '../../http/index.ts';
+import { MediaStore, type PhoneMediaType } from '../media-store.ts';
+import { Connection } from './connection.ts';
+import type { ConnectionHost } from './connection-host.ts';
+import type { KnownBrowser, LoginRequest, Ref } from './connection-types.ts';
 import { FaultBook } from './faults.ts';
-import type { Browser, Phone, World } from './world.ts';
+import { type Browser, newTokens, type Phone, type SentMessage, type Tokens, type World } from './world.ts';
 
 interface RefEntry {
   connection: Connection;
@@ -23,37 +28,83 @@ export interface EmulatorStats {
   logins: number;
 }
 
+/** What the phone API may change about a phone. */
+export interface PhoneChanges {
+  multiDevice?: boolean;
+  tosBlocked?: boolean;
+  asleep?: boolean;
+  pushname?: string;
+}
+
 /** Undelivered pushes per browser are bounded: a browser that never returns must not grow memory. */
 const MAX_PENDING = 1000;
 
-export class Hub {
+export class Hub implements ConnectionHost<Connection> {
   readonly faults = new FaultBook();
   readonly media = new MediaStore();
-  readonly stats: EmulatorStats = {
+  private readonly counters: EmulatorStats = {
     connections: 0,
     framesReceived: 0,
     droppedFrames: 0,
     pairings: 0,
     logins: 0,
   };
-  baseUrl = '';
+  private baseUrl = '';
+  private nextConnectionId = 1;
+  private readonly connections = new Set<Connection>();
   private readonly refs = new Map<string, RefEntry>();
   private readonly holders = new Map<string, Connection>();
   private readonly pending = new Map<string, WebMessageInfo[]>();
-  readonly connections = new Set<Connection>();
 
   constructor(
-    readonly world: World,
+    private readonly world: World,
     readonly refTtlMs: number,
     readonly now: () => number,
     readonly log: Logger,
   ) {}
 
-  issueRef(connection: Connection): { value: string; expiresAt: number } {
-    const value = `1@${toBase64(randomBytes(48))}`;
-    const expiresAt = this.now() + this.refTtlMs;
-    this.refs.set(value, { connection, expiresAt, retired: false });
-    return { value, expiresAt };
+  get stats(): Readonly<EmulatorStats> {
+    return this.counters;
+  }
+
+  /** The emulator's own address, for the media URLs it hands out. */
+  serveAt(baseUrl: string): void {
+    this.baseUrl = baseUrl;
+  }
+
+  /** A client's WebSocket on `/ws`. */
+  attach(ws: WebSocket): Connection {
+    const connection = new Connection(ws, this, this.nextConnectionId++);
+    this.connections.add(connection);
+    this.counters.connections += 1;
+    return connection;
+  }
+
+  health() {
+    return { sockets: this.connections.size, browsers: this.world.browsers.size, stats: this.stats };
+  }
+
+  /** Shutdown: every socket is closed. */
+  closeAll(reason: string): void {
+    for (const connection of [...this.connections]) connection.close(reason, 1001);
+  }
+
+  // ---- ConnectionHost: what sockets ask ----
+
+  frameReceived(): void {
+    this.counters.framesReceived += 1;
+  }
+
+  frameDropped(): void {
+    this.counters.droppedFrames += 1;
+  }
+
+  mintRef(): Ref {
+    return { value: `1@${toBase64(randomBytes(48))}`, expiresAt: this.now() + this.refTtlMs };
+  }
+
+  registerRef(connection: Connection, ref: Ref): void {
+    this.refs.set(ref.value, { connection, expiresAt: ref.expiresAt, retired: false });
   }
 
   retireRef(value: string): void {
@@ -61,32 +112,98 @@ export class Hub {
     if (entry) entry.retired = true;
   }
 
-  retireOwnRef(connection: Connection): void {
-    if (connection.ref) this.retireRef(connection.ref.value);
+  linkBrowser(
+    connection: Connection,
+    draft: { clientId: string; phoneNumber: string; description: string[]; keys: SessionKeys },
+  ): void {
+    const browser: Browser = { ...draft, tokens: newTokens(), previousTokens: null, linkedAt: this.now() };
+    this.world.link(browser);
+    this.takeOver(connection, browser.clientId);
   }
 
-  authenticatedSocket(clientId: string): Connection | undefined {
-    const holder = this.holders.get(clientId);
-    return holder?.isOpen ? holder : undefined;
+  resumeSession(connection: Connection, clientId: string): void {
+    const browser = this.browser(clientId);
+    this.takeOver(connection, clientId);
+    this.counters.logins += 1;
+    this.world.rotateTokens(browser);
   }
 
-  /** `connection` now holds `browser`; another socket holding it is told it was replaced and closed. */
-  takeOver(connection: Connection, browser: Browser): void {
-    const other = this.authenticatedSocket(browser.clientId);
-    if (other && other !== connection) other.kick('replaced');
-    connection.browser = browser;
-    connection.clientId = browser.clientId;
-    this.holders.set(browser.clientId, connection);
+  connView(clientId: string): { phone: Readonly<Phone>; tokens: Tokens } {
+    const browser = this.browser(clientId);
+    return { phone: this.world.phone(browser.phoneNumber), tokens: browser.tokens };
   }
 
-  forgetConnection(connection: Connection): void {
+  loginFacts(
+    connection: Connection,
+    login: Pick<LoginRequest, 'clientId' | 'clientToken' | 'serverToken'>,
+  ): { browser: KnownBrowser | null; heldElsewhere: boolean } {
+    const heldElsewhere = this.heldByAnother(connection, login.clientId);
+    const browser = this.world.browsers.get(login.clientId);
+    if (!browser) return { browser: null, heldElsewhere };
+    const presented = (tokens: Tokens | null) =>
+      tokens !== null && login.clientToken === tokens.clientToken && login.serverToken === tokens.serverToken;
+    return {
+      browser: {
+        phoneNumber: browser.phoneNumber,
+        keys: browser.keys,
+        tosBlocked: this.world.phone(browser.phoneNumber).tosBlocked,
+        tokens: presented(browser.tokens)
+          ? 'current'
+          : presented(browser.previousTokens)
+            ? 'stale'
+            : 'unknown',
+      },
+      heldElsewhere,
+    };
+  }
+
+  challengeFacts(
+    connection: Connection,
+    clientId: string,
+  ): { browser: Pick<KnownBrowser, 'phoneNumber' | 'keys'> | null; heldElsewhere: boolean } {
+    const browser = this.world.browsers.get(clientId);
+    return {
+      browser: browser ? { phoneNumber: browser.phoneNumber, keys: browser.keys } : null,
+      heldElsewhere: this.heldByAnother(connection, clientId),
+    };
+  }
+
+  takePending(clientId: string): WebMessageInfo[] {
+    const queue = this.pending.get(clientId) ?? [];
+    this.pending.delete(clientId);
+    return queue;
+  }
+
+  forgetBrowser(clientId: string): void {
+    this.world.forget(clientId);
+  }
+
+  phone(number: string): Readonly<Phone> {
+    return this.world.phone(number);
+  }
+
+  recordSent(phoneNumber: string, message: SentMessage): void {
+    this.world.phone(phoneNumber).sent.push(message);
+  }
+
+  /** The phone sends media: encrypted under a fresh mediaKey and served by the CDN. */
+  uploadMedia(id: string, type: PhoneMediaType, plaintext: Uint8Array, mimetype: string) {
+    return this.media.upload(id, type, plaintext, mimetype, this.baseUrl, this.now());
+  }
+
+  reuploadMedia(index: string): Record<string, string> | undefined {
+    return this.media.reupload(index, this.baseUrl);
+  }
+
+  detach(connection: Connection): void {
     this.connections.delete(connection);
     for (const [value, entry] of this.refs) if (entry.connection === connection) this.refs.delete(value);
-    if (connection.clientId && this.holders.get(connection.clientId) === connection)
-      this.holders.delete(connection.clientId);
+    for (const [clientId, holder] of this.holders) if (holder === connection) this.holders.delete(clientId);
   }
 
-  /** The phone `number` scans `qr` (phone API). */
+  // ---- the phone API ----
+
+  /** The phone `number` scans `qr`. */
   async scan(number: string, qr: unknown): Promise<{ wid: string; result: string }> {
     if (typeof qr !== 'string') throw new HttpError(400, 'body needs "qr": the QR text');
     let parsed: ReturnType<typeof parseQrText>;
@@ -101,20 +218,50 @@ export class Hub {
     const connection = entry.connection;
     if (connection.clientId !== parsed.clientId)
       throw new HttpError(400, 'the clientId does not belong to this ref');
-    if (connection.state !== 'refIssued') throw new HttpError(410, 'this ref was already used');
+    if (!connection.isScannable) throw new HttpError(410, 'this ref was already used');
     entry.retired = true;
     const phone = this.world.phone(number);
-    const result = await connection.enqueue(() => connection.pair(phone, parsed.publicKey));
-    if (result === 'paired') this.stats.pairings += 1;
-    return { wid: phone.wid, result: result ?? 'closed' };
+    const result = await connection.pair(phone, parsed.publicKey);
+    if (result === 'paired') this.counters.pairings += 1;
+    return { wid: phone.wid, result };
+  }
+
+  /** The phone and the browsers linked to it. */
+  describePhone(number: string) {
+    const { sent: _sent, ...phone } = this.world.phone(number);
+    return {
+      ...phone,
+      linkedBrowsers: this.world
+        .browsersOf(number)
+        .map((b) => ({ clientId: b.clientId, description: b.description })),
+    };
+  }
+
+  updatePhone(number: string, changes: PhoneChanges): void {
+    const phone = this.world.phone(number);
+    if (changes.multiDevice !== undefined) phone.multiDevice = changes.multiDevice;
+    if (changes.tosBlocked !== undefined) phone.tosBlocked = changes.tosBlocked;
+    // docs/protocol.md §2.6: linked browsers hear ["Stream","asleep"] when the phone sleeps, "update" on waking.
+    if (changes.asleep !== undefined) {
+      for (const browser of this.world.browsersOf(number)) {
+        this.holderOf(browser.clientId)?.pushJson(['Stream', changes.asleep ? 'asleep' : 'update']);
+      }
+    }
+    if (changes.pushname !== undefined) phone.pushname = changes.pushname;
+    this.world.save();
+  }
+
+  /** What linked browsers relayed through the phone. */
+  sentBy(number: string): readonly SentMessage[] {
+    return this.world.phone(number).sent;
   }
 
   /** Relays a message from the phone to every browser linked to it; absent ones get it on return. */
-  relayToBrowsers(phone: Phone, info: WebMessageInfo): number {
+  sendFromPhone(number: string, info: WebMessageInfo): number {
     let delivered = 0;
-    for (const browser of this.world.browsersOf(phone.number)) {
-      const socket = this.authenticatedSocket(browser.clientId);
-      if (socket?.state === 'authenticated') {
+    for (const browser of this.world.browsersOf(number)) {
+      const socket = this.holderOf(browser.clientId);
+      if (socket?.isAuthenticated) {
         socket.pushMessage(info);
         delivered += 1;
       } else {
@@ -126,65 +273,71 @@ export class Hub {
     return delivered;
   }
 
-  deliverPending(connection: Connection): void {
-    if (!connection.clientId) return;
-    const queue = this.pending.get(connection.clientId);
-    if (!queue) return;
-    this.pending.delete(connection.clientId);
-    for (const info of queue) connection.pushMessage(info);
-  }
-
-  /** Fault injection: every open socket is closed now (as a network drop would). */
-  dropAll(): number {
-    const open = [...this.connections];
-    for (const connection of open) connection.close('fault: closeSocket now', 1001);
-    return open.length;
-  }
-
-  /** Fault injection: a text frame that is no frame at all, to every open socket. */
-  sendGarbage(): number {
-    for (const connection of this.connections) connection.sendRaw('\u0000garbage without a tag');
-    return this.connections.size;
-  }
-
   /** docs/protocol.md §3: the phone delivered or read a message a browser sent: `["Msg",{"cmd":"ack",…}]`. */
-  receipt(phone: Phone, id: string, ack: number): number {
+  receipt(number: string, id: string, ack: number): number {
     let notified = 0;
-    const to = phone.sent.find((m) => m.id === id)?.to ?? '';
-    for (const browser of this.world.browsersOf(phone.number)) {
-      const socket = this.authenticatedSocket(browser.clientId);
+    const to = this.world.phone(number).sent.find((m) => m.id === id)?.to ?? '';
+    for (const browser of this.world.browsersOf(number)) {
+      const socket = this.holderOf(browser.clientId);
       if (!socket) continue;
       socket.pushJson([
         'Msg',
-        {
-          cmd: 'ack',
-          id,
-          ack,
-          from: userJid(phone.number),
-          to,
-          t: Math.floor(this.now() / 1000),
-        },
+        { cmd: 'ack', id, ack, from: userJid(number), to, t: Math.floor(this.now() / 1000) },
       ]);
       notified += 1;
     }
     return notified;
   }
 
-  /** The phone goes to sleep or wakes up: its logged-in browsers hear a Stream push. */
-  phoneSleeps(phone: Phone, asleep: boolean): void {
-    for (const browser of this.world.browsersOf(phone.number)) {
-      this.authenticatedSocket(browser.clientId)?.pushJson(['Stream', asleep ? 'asleep' : 'update']);
-    }
-  }
-
   /** The phone unlinks all its browsers: open sockets hear `["Cmd",{"type":"disconnect"}]`. */
-  unlink(phone: Phone): number {
-    const browsers = this.world.browsersOf(phone.number);
+  unlink(number: string): number {
+    this.world.phone(number);
+    const browsers = this.world.browsersOf(number);
     for (const browser of browsers) {
-      this.authenticatedSocket(browser.clientId)?.kick(null);
+      this.holderOf(browser.clientId)?.kick(null);
       this.pending.delete(browser.clientId);
       this.world.forget(browser.clientId);
     }
     return browsers.length;
+  }
+
+  // ---- fault injection ----
+
+  /** Every open socket is closed now (as a network drop would). */
+  dropAll(): number {
+    const open = [...this.connections];
+    for (const connection of open) connection.close('fault: closeSocket now', 1001);
+    return open.length;
+  }
+
+  /** A text frame that is no frame at all, to every open socket. */
+  sendGarbage(): number {
+    for (const connection of this.connections) connection.sendRaw('\u0000garbage without a tag');
+    return this.connections.size;
+  }
+
+  // ---- who holds which browser ----
+
+  private browser(clientId: string): Browser {
+    const browser = this.world.browsers.get(clientId);
+    if (!browser) throw new Error(`no linked browser ${clientId}`);
+    return browser;
+  }
+
+  private holderOf(clientId: string): Connection | undefined {
+    const holder = this.holders.get(clientId);
+    return holder?.isOpen ? holder : undefined;
+  }
+
+  private heldByAnother(connection: Connection, clientId: string): boolean {
+    const holder = this.holderOf(clientId);
+    return holder !== undefined && holder !== connection;
+  }
+
+  /** `connection` now holds the browser; another socket holding it is told it was replaced and closed. */
+  private takeOver(connection: Connection, clientId: string): void {
+    const other = this.holderOf(clientId);
+    if (other && other !== connection) other.kick('replaced');
+    this.holders.set(clientId, connection);
   }
 }

@@ -1,7 +1,8 @@
 // The Redis credential store against a real redis-server: sealed at rest, atomic, typed errors.
+import { createCipheriv } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialError, RedisCredentialStore } from '../../actors/index.ts';
+import { CredentialError, RedisCredentialStore, serializeCredentials } from '../../actors/index.ts';
 import { randomBytes, toBase64 } from '../../crypto/index.ts';
 import type { Credentials } from '../../machines/index.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
@@ -62,6 +63,20 @@ describe('RedisCredentialStore', () => {
     await expect(new RedisCredentialStore(redis, 'carol', sealing).load()).rejects.toMatchObject({
       code: 'CORRUPT',
     });
+  });
+
+  it('loads credentials stored before the sealed format carried a version (iv ‖ ciphertext ‖ tag)', async () => {
+    const sealing = randomBytes(32);
+    const saved = credentials(4);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', sealing, iv).setAAD(Buffer.from('walink:credentials:erin'));
+    const body = Buffer.concat([cipher.update(serializeCredentials(saved), 'utf8'), cipher.final()]);
+    await redis.set('walink:credentials:erin', Buffer.concat([iv, body, cipher.getAuthTag()]));
+    const store = new RedisCredentialStore(redis, 'erin', sealing);
+    expect(await store.load()).toEqual(saved);
+    await store.save(saved);
+    expect((await redis.getBuffer('walink:credentials:erin'))![0]).toBe(0x01);
+    expect(await store.load()).toEqual(saved);
   });
 
   it('reports a dead Redis as an IO error and keeps what was stored', async () => {

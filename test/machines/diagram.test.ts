@@ -4,8 +4,8 @@ import { createMachine } from 'xstate';
 import { toDirectedGraph } from 'xstate/graph';
 import { machineDiagram } from '../../cli/index.ts';
 import { describeMachine, diagramEdges, sessionMachine, toDot, toMermaid } from '../../machines/index.ts';
+import { DiagramBlockError, readmeDiagram, withDiagram } from '../../scripts/readme-diagram.ts';
 import { renderSvg } from '../../service/index.ts';
-import { DiagramBlockError, readmeDiagram, withDiagram } from '../../service/readme-diagram.ts';
 
 // A small machine with every feature the generators handle: nesting, a parallel state, guards with and
 // without params, a delay, an eventless transition, a targetless one, and a key used twice.

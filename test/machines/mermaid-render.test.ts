@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeMachine, sessionMachine } from '../../machines/index.ts';
-import { readmeDiagram } from '../../service/readme-diagram.ts';
+import { readmeDiagram } from '../../scripts/readme-diagram.ts';
 import { launchChromium } from '../support/browser.ts';
 
 const mermaidBundle = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');

@@ -1,4 +1,5 @@
-// Events as JSON lines for scripts: bytes become base64, secrets never leave the process.
+// Values as JSON for scripts and pages (session events as JSON lines, inspection snapshots): bytes become
+// base64, and the fields the protocol keeps secret (keys, tokens, the pairing secret) never leave the process.
 const SECRET_FIELDS = new Set([
   'mediaKey',
   'encKey',

@@ -1,13 +1,6 @@
+// JSON over HTTP: bodies read with a size limit, answers with their length.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { HttpError } from './errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
