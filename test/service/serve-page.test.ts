@@ -142,7 +142,12 @@ describe('walink serve in a browser', () => {
     // The QR code is an image that loads, and it changes when the ref rotates (ttl 2.5 s here).
     const qr = page.locator('li[data-session="browser"] img.qr-image');
     await qr.waitFor({ timeout: 10_000 });
-    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    // It loads (a busy machine may still be fetching it right after it appears).
+    await expect
+      .poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), {
+        timeout: 10_000,
+      })
+      .toBe(true);
     const firstText = await qr.getAttribute('data-qr-text');
     const firstSrc = await qr.getAttribute('src');
     await page
