@@ -1,5 +1,5 @@
 // One HTTP server carrying the WebSocket endpoint /ws, the phone's HTTP API, the media CDN,
-// fault injection and /healthz.
+// fault injection and /healthz; and the multi-device side (emulator/md): /ws/chat and /md/….
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -11,6 +11,7 @@ import { Connection } from './legacy/connection.ts';
 import { FaultError, type FaultRule, parseFaultRule } from './legacy/faults.ts';
 import { Hub } from './legacy/hub.ts';
 import { World } from './legacy/world.ts';
+import { createMdServer, MD_WS_PATH, type MdOptions, type MdServer } from './md/index.ts';
 import { PHONE_MEDIA_TYPES, type PhoneMediaType } from './media-store.ts';
 
 export interface EmulatorOptions {
@@ -28,6 +29,8 @@ export interface EmulatorOptions {
   stateFile?: string;
   logger?: Logger;
   now?: () => number;
+  /** Multi-device timings and limits (emulator/md/options.ts; docs/emulator.md). */
+  md?: MdOptions;
 }
 
 export interface Emulator {
@@ -35,6 +38,10 @@ export interface Emulator {
   url: string;
   /** ws://host:port/ws */
   wsUrl: string;
+  /** ws://host:port/ws/chat: the multi-device endpoint. */
+  mdWsUrl: string;
+  /** The multi-device server and phone; `md.rootPublicKeyHex` is its certificate root. */
+  md: MdServer;
   hub: Hub;
   close(): Promise<void>;
 }
@@ -50,6 +57,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
   let nextConnectionId = 1;
+  // ---- md: the multi-device server shares the port, the CDN and the state file ----
+  const md = createMdServer({
+    persistence: world.section('md'),
+    media: hub.media,
+    log,
+    baseUrl: () => hub.baseUrl,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.md ? { options: options.md } : {}),
+    maxBodyBytes: maxBody,
+  });
 
   const server: Server = createServer((req, res) => {
     route(req, res).catch((error: unknown) => {
@@ -62,7 +79,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path !== '/ws') {
+    if (path !== '/ws' && path !== MD_WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -71,6 +88,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (path === MD_WS_PATH) return md.handleUpgrade(req, socket, head); // md
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, hub, nextConnectionId++);
       hub.connections.add(connection);
@@ -91,6 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (url.pathname === '/faults') return faultsRoute(method, req, res);
+    if (url.pathname.startsWith('/md/') && (await md.route(method, url, req, res))) return; // md
     const cdn = CDN_ROUTE.exec(url.pathname);
     if (cdn && method === 'GET') return cdnRoute(cdn[1] ?? cdn[2]!, res);
     const phoneMatch = PHONE_ROUTE.exec(url.pathname);
@@ -261,8 +280,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     url,
     wsUrl: `ws://${host}:${address.port}/ws`,
+    mdWsUrl: `ws://${host}:${address.port}${MD_WS_PATH}`,
+    md,
     hub,
     async close() {
+      await md.close();
       for (const connection of hub.connections) connection.close('emulator shutting down', 1001);
       for (const client of wss.clients) client.terminate();
       wss.close();
