@@ -288,9 +288,10 @@ export class MdConnection {
 
   // ---- ending ----
 
-  /** Closes the socket; the handler hears of it once. */
+  /** Closes the socket (after what was held back for the first-frame delay); the handler hears of it once. */
   close(message: string, code = 1000, info: CloseInfo = { code: 'server', message }): void {
     if (this.#phase === 'closed') return;
+    if (code === 1000 && this.#held) this.#flushHeld();
     this.#phase = 'closed';
     this.closeInfo = info;
     this.#stopTimers();

@@ -349,9 +349,7 @@ export function onCompanionHello(
 
 function livePairing(ctx: MdContext, number: string): CodePairing | undefined {
   const pairing = ctx.codePairings.get(number);
-  return pairing?.connection.isOpen && pairing.expiresAt > ctx.now() && !pairing.typed
-    ? pairing
-    : undefined;
+  return pairing?.connection.isOpen && pairing.expiresAt > ctx.now() && !pairing.typed ? pairing : undefined;
 }
 
 /** Waits (bounded) for a companion_hello of this number. */

@@ -3,22 +3,20 @@
 // saved credentials (docs/protocol-md.md §6-§13; docs/emulator.md). It runs with the default first-frame
 // delay (100 ms): Baileys 6.17.16 loses an earlier frame (§3.2).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PEER = {
-  name: 'baileys-6.17.16',
-  spec: '@whiskeysockets/baileys@6.17.16',
-  // Its two GitHub dependencies, as published on npm (docs/protocol-md.md §17).
-  overrides: {
-    libsignal: 'npm:libsignal@6.0.0',
-    '@whiskeysockets/eslint-config': 'npm:@whiskeysockets/eslint-config@1.0.0',
-  },
-};
+// The peer and its overrides (its two GitHub dependencies, as published on npm: docs/protocol-md.md §17).
+const PEER = (
+  JSON.parse(readFileSync(join(import.meta.dirname, 'peers.json'), 'utf8')) as {
+    name: string;
+    spec: string;
+  }[]
+).find((peer) => peer.name === 'baileys-6.17.16')!;
 const PEER_DIR = join(ROOT, '.cache', 'peers', PEER.name);
 const PEER_SCRIPT = join(import.meta.dirname, 'baileys-md-peer.mjs');
 const PHONE = '15550001111';
@@ -36,7 +34,7 @@ function ensurePeer(): void {
   if (existsSync(join(PEER_DIR, '.installed.json'))) return;
   const result = spawnSync(
     process.execPath,
-    [join(ROOT, 'scripts', 'install-peer.mjs'), PEER.name, PEER.spec, JSON.stringify(PEER.overrides)],
+    [join(ROOT, 'scripts', 'install-peer.mjs'), '--manifest', join(import.meta.dirname, 'peers.json')],
     { stdio: ['ignore', 'ignore', 'inherit'], timeout: 240_000 },
   );
   if (result.status !== 0) throw new Error(`could not install ${PEER.spec} (is the npm registry reachable?)`);
