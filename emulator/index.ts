@@ -8,5 +8,15 @@ export type {
 } from './legacy/connection-types.ts';
 export { type FaultRule, STEPS, type Step } from './legacy/faults.ts';
 export { DEFAULT_PHONE, type ScanAnswer, scanAsPhone } from './legacy/phone-client.ts';
+export {
+  MD_DEFAULTS,
+  MD_STEPS,
+  MD_WS_PATH,
+  type MdFaultRule,
+  type MdOptions,
+  type MdServer,
+  type MdStats,
+  type MdStep,
+} from './md/index.ts';
 export type { PhoneMediaType } from './media-store.ts';
 export { type Emulator, type EmulatorOptions, startEmulator } from './server.ts';

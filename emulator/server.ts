@@ -1,8 +1,9 @@
-// One HTTP server carrying the emulator: WebSocket endpoints by path (/ws: the legacy protocol), the phone's
-// HTTP API, the media CDN, fault injection and /healthz. Both are tables: a protocol adds its socket path
-// and its phone routes beside the legacy ones, on the same port, phones and state file.
+// One HTTP server carrying the emulator: WebSocket endpoints by path (/ws: the legacy protocol, /ws/chat:
+// multi-device), the phones' HTTP APIs (/phones/…, /md/…), the media CDN, fault injection and /healthz. Both
+// are tables: each protocol adds its socket path and its phone routes, on the same port and state file.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import {
@@ -20,6 +21,7 @@ import { FaultError, type FaultRule, parseFaultRule } from './legacy/faults.ts';
 import { Hub } from './legacy/hub.ts';
 import { legacyPhoneRoutes } from './legacy/phone-routes.ts';
 import { World } from './legacy/world.ts';
+import { createMdServer, MD_WS_PATH, type MdOptions, type MdServer } from './md/index.ts';
 
 export interface EmulatorOptions {
   host?: string;
@@ -36,6 +38,8 @@ export interface EmulatorOptions {
   stateFile?: string;
   logger?: Logger;
   now?: () => number;
+  /** Multi-device timings and limits (emulator/md/options.ts; docs/emulator.md). */
+  md?: MdOptions;
 }
 
 export interface Emulator {
@@ -43,28 +47,55 @@ export interface Emulator {
   url: string;
   /** ws://host:port/ws */
   wsUrl: string;
+  /** ws://host:port/ws/chat: the multi-device endpoint. */
+  mdWsUrl: string;
+  /** The multi-device server and phone; `md.rootPublicKeyHex` is its certificate root. */
+  md: MdServer;
   hub: Hub;
   close(): Promise<void>;
 }
 
 const FAULTS = /^\/faults$/;
+const MD_ROUTES = /^\/md\//;
 const CDN = /^\/(?:d\/f\/([0-9a-f]{32})\.enc|mms\/[a-z]+\/([0-9a-f]{32}))$/;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const log = options.logger ?? pino({ level: 'silent' });
-  const hub = new Hub(new World(options.stateFile), options.refTtlMs ?? 20_000, options.now ?? Date.now, log);
+  const world = new World(options.stateFile);
+  const hub = new Hub(world, options.refTtlMs ?? 20_000, options.now ?? Date.now, log);
   const allowedOrigins = new Set(options.allowedOrigins ?? ['https://web.whatsapp.com']);
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
+  let baseUrl = '';
+  // The multi-device server shares the port, the CDN and the state file (its own section).
+  const md = createMdServer({
+    persistence: world.section('md'),
+    media: hub.media,
+    log,
+    baseUrl: () => baseUrl,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.md ? { options: options.md } : {}),
+    maxBodyBytes,
+  });
 
+  type Upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** WebSocket endpoints by path. */
-  const sockets: ReadonlyMap<string, (ws: WebSocket) => void> = new Map([
-    ['/ws', (ws: WebSocket) => void hub.attach(ws)],
+  const sockets: ReadonlyMap<string, Upgrade> = new Map<string, Upgrade>([
+    [
+      '/ws',
+      (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws: WebSocket) => void hub.attach(ws)),
+    ],
+    [MD_WS_PATH, (req, socket, head) => md.handleUpgrade(req, socket, head)],
   ]);
   const routes: Route[] = [
     route('GET', /^\/healthz$/, ({ res }) => sendJson(res, 200, { ok: true, ...hub.health() })),
     ...faultRoutes(hub),
     route('GET', CDN, ({ res, params }) => cdn(hub, params[0] ?? params[1]!, res)),
-    ...legacyPhoneRoutes(hub, { maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024 }),
+    ...legacyPhoneRoutes(hub, { maxBodyBytes }),
+    route('*', MD_ROUTES, async ({ req, res, url }) => {
+      if (!(await md.route(req.method ?? 'GET', url, req, res)))
+        throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
+    }),
   ];
 
   const server: Server = createServer((req, res) => {
@@ -87,7 +118,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, accept);
+    accept(req, socket, head);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -98,13 +129,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   hub.serveAt(url);
+  baseUrl = url;
   log.info({ url }, 'emulator listening');
 
   return {
     url,
     wsUrl: `ws://${host}:${address.port}/ws`,
+    mdWsUrl: `ws://${host}:${address.port}${MD_WS_PATH}`,
+    md,
     hub,
     async close() {
+      await md.close();
       hub.closeAll('emulator shutting down');
       for (const client of wss.clients) client.terminate();
       wss.close();

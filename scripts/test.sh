@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-deps.sh
 bash scripts/ensure-system-deps.sh
+echo "walink: interop peers (scripts/install-peer.mjs, into .cache/peers/)" >&2
+node scripts/install-peer.mjs --manifest test/interop/peers.json >/dev/null
 echo "walink: type check (tsc --noEmit)" >&2
 npx tsc --noEmit
 echo "walink: lint (biome check)" >&2

@@ -53,15 +53,33 @@ interface StoredWorld {
   version: 1;
   phones: Omit<Phone, 'sent'>[];
   browsers: (Omit<Browser, 'keys'> & { encKey: string; macKey: string })[];
+  /** Other sections (the `md` one of emulator/md), kept as they are. */
+  [section: string]: unknown;
 }
+
+const LEGACY_KEYS = new Set(['version', 'phones', 'browsers']);
 
 export class World {
   readonly phones = new Map<string, Phone>();
   readonly browsers = new Map<string, Browser>();
+  // ---- md hook: other parts of the emulator keep their own section of the same state file ----
+  private readonly loadedSections = new Map<string, unknown>();
+  private readonly sectionSnapshots = new Map<string, () => unknown>();
 
   constructor(private readonly stateFile?: string) {
     if (stateFile) this.load(stateFile);
   }
+
+  /** A section of the state file beside the legacy one: what it held, how to write it, and save(). */
+  section(name: string): { saved: unknown; attach(snapshot: () => unknown): void; save(): void } {
+    if (LEGACY_KEYS.has(name)) throw new Error(`${name} is the legacy part of the state file`);
+    return {
+      saved: this.loadedSections.get(name),
+      attach: (snapshot) => this.sectionSnapshots.set(name, snapshot),
+      save: () => this.save(),
+    };
+  }
+  // ---- end md hook ----
 
   phone(number: string): Phone {
     let phone = this.phones.get(number);
@@ -112,6 +130,9 @@ export class World {
         macKey: toBase64(keys.macKey),
       })),
     };
+    // md hook: a section not attached this run is written back as it was read.
+    for (const [name, saved] of this.loadedSections) stored[name] = saved;
+    for (const [name, snapshot] of this.sectionSnapshots) stored[name] = snapshot();
     writeFileAtomic(this.stateFile, JSON.stringify(stored));
   }
 
@@ -126,6 +147,9 @@ export class World {
     const stored = JSON.parse(text) as StoredWorld;
     if (stored.version !== 1)
       throw new Error(`emulator state file ${file} has unknown version ${stored.version}`);
+    for (const [name, saved] of Object.entries(stored)) {
+      if (!LEGACY_KEYS.has(name)) this.loadedSections.set(name, saved); // md hook
+    }
     for (const phone of stored.phones) this.phones.set(phone.number, { ...phone, sent: [] });
     for (const { encKey, macKey, ...browser } of stored.browsers) {
       this.browsers.set(browser.clientId, {
