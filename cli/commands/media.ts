@@ -2,12 +2,12 @@
 // without a queue; its exit code is 0 only when every check passed.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { fromBase64, isMediaType, type MediaType } from '../../crypto/index.ts';
-import { BullMediaQueue } from '../../workers/bullmq-queue.ts';
-import { MediaError } from '../../workers/errors.ts';
-import { jobKeyFromEnv } from '../../workers/job-seal.ts';
-import { processMediaJob, withRetries } from '../../workers/process-media.ts';
-import { progressBar } from '../progress.ts';
+import type { MediaType } from '../../crypto/index.ts';
+import { integer, UsageError } from '../usage.ts';
+
+// What each command runs is loaded when it runs: `walink --help` must not pay for BullMQ and ioredis.
+const loadWorkers = () => import('../../workers/index.ts');
+const loadBullQueue = () => import('../../workers/bullmq-queue.ts');
 
 interface DecryptCliOptions {
   type: string;
@@ -16,16 +16,11 @@ interface DecryptCliOptions {
   out: string;
   sha256?: string;
   encSha256?: string;
-  length?: string;
-  maxBytes?: string;
-  timeout: string;
-  retries: string;
+  length?: number;
+  maxBytes?: number;
+  timeout: number;
+  retries: number;
   json?: boolean;
-}
-
-/** A usage mistake: exit code 2, as opposed to media that failed a check (exit code 1). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export function parseBase64Bytes(
@@ -35,13 +30,13 @@ export function parseBase64Bytes(
 ): Uint8Array | undefined {
   if (text === undefined) return undefined;
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw new UsageError(`${name} is not base64`);
-  const bytes = fromBase64(text.replace(/-/g, '+').replace(/_/g, '/'));
+  const bytes = new Uint8Array(Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
   if (length !== undefined && bytes.length !== length)
     throw new UsageError(`${name} must be ${length} bytes, got ${bytes.length}`);
   return bytes;
 }
 
-export function parseMediaType(text: string): MediaType {
+export function parseMediaType(text: string, isMediaType: (text: string) => text is MediaType): MediaType {
   if (!isMediaType(text))
     throw new UsageError(
       `--type must be one of image, video, audio, document, sticker, history, gif, ptt; got ${text}`,
@@ -49,21 +44,19 @@ export function parseMediaType(text: string): MediaType {
   return text;
 }
 
-function positiveInteger(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a non-negative integer`);
-  return Number(text);
-}
-
 async function decryptCommand(options: DecryptCliOptions): Promise<void> {
-  const type = parseMediaType(options.type);
+  // Only the decrypt path: the workers' index would bring BullMQ and ioredis along.
+  const [{ isMediaType }, { processMediaJob, withRetries }, { progressBar }] = await Promise.all([
+    import('../../crypto/index.ts'),
+    import('../../workers/process-media.ts'),
+    import('../progress.ts'),
+  ]);
+  const type = parseMediaType(options.type, isMediaType);
   const mediaKey = parseBase64Bytes('--key', options.key, 32)!;
   const fileSha256 = parseBase64Bytes('--sha256', options.sha256, 32);
   const fileEncSha256 = parseBase64Bytes('--enc-sha256', options.encSha256, 32);
-  const fileLength = positiveInteger('--length', options.length);
-  const maxBytes = positiveInteger('--max-bytes', options.maxBytes);
-  const timeoutMs = positiveInteger('--timeout', options.timeout);
-  const attempts = positiveInteger('--retries', options.retries)! + 1;
+  const { length: fileLength, maxBytes, timeout: timeoutMs } = options;
+  const attempts = options.retries + 1;
   const isUrl = /^https?:\/\//i.test(options.in);
   const outPath = resolve(options.out);
   const bar = progressBar('decrypting');
@@ -115,19 +108,23 @@ interface EnqueueCliOptions {
   directPath?: string;
   sha256?: string;
   encSha256?: string;
-  length?: string;
+  length?: number;
   out?: string;
   redis: string;
   wait?: boolean;
-  timeout: string;
+  timeout: number;
 }
 
 async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
   if (!options.url && !options.directPath) throw new UsageError('give --url or --direct-path');
+  const [{ isMediaType }, { BullMediaQueue, jobKeyFromEnv, MediaError }, { progressBar }] = await Promise.all(
+    [import('../../crypto/index.ts'), loadWorkers(), import('../progress.ts')],
+  );
+  const type = parseMediaType(options.type, isMediaType);
+  const mediaKey = parseBase64Bytes('--key', options.key, 32)!;
   const fileSha256 = parseBase64Bytes('--sha256', options.sha256, 32);
   const fileEncSha256 = parseBase64Bytes('--enc-sha256', options.encSha256, 32);
-  const fileLength = positiveInteger('--length', options.length);
-  const timeoutMs = positiveInteger('--timeout', options.timeout)!;
+  const { length: fileLength, timeout: timeoutMs } = options;
   const queue = new BullMediaQueue({ redisUrl: options.redis, jobKey: jobKeyFromEnv() });
   try {
     await queue.ready();
@@ -147,8 +144,8 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
       });
     }
     const { id } = await queue.enqueue({
-      type: parseMediaType(options.type),
-      mediaKey: parseBase64Bytes('--key', options.key, 32)!,
+      type,
+      mediaKey,
       ...(options.url ? { url: options.url } : {}),
       ...(options.directPath ? { directPath: options.directPath } : {}),
       ...(fileSha256 ? { fileSha256 } : {}),
@@ -188,6 +185,7 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
 }
 
 async function statusCommand(options: { redis: string; job?: string }): Promise<void> {
+  const { BullMediaQueue } = await loadBullQueue();
   const queue = new BullMediaQueue({ redisUrl: options.redis, jobKey: Buffer.alloc(32) });
   try {
     await queue.ready();
@@ -216,17 +214,6 @@ function exitNow(): void {
   process.stdout.write('', () => process.exit());
 }
 
-/** Prints a failure as one clear line and sets the exit code: 2 for usage, 1 for media that failed. */
-export function reportFailure(command: string, error: unknown): void {
-  if (error instanceof UsageError) {
-    process.stderr.write(`walink ${command}: ${error.message}\n`);
-    process.exitCode = 2;
-  } else if (error instanceof MediaError) {
-    process.stderr.write(`walink ${command}: ${error.code}: ${error.message}\n`);
-    process.exitCode = 1;
-  } else throw error;
-}
-
 export function registerMediaCommands(program: Command): void {
   const media = program
     .command('media')
@@ -242,14 +229,12 @@ export function registerMediaCommands(program: Command): void {
     .requiredOption('--out <file>', 'where the plaintext goes (written only when every check passed)')
     .option('--sha256 <base64>', 'expected SHA-256 of the plaintext (fileSha256)')
     .option('--enc-sha256 <base64>', 'expected SHA-256 of the encrypted object (fileEncSha256)')
-    .option('--length <bytes>', 'expected plaintext length (fileLength)')
-    .option('--max-bytes <bytes>', 'refuse objects bigger than this')
-    .option('--timeout <ms>', 'deadline for an answer and for each gap in the body', '30000')
-    .option('--retries <n>', 'extra tries on network errors and 5xx, with exponential backoff', '3')
+    .option('--length <bytes>', 'expected plaintext length (fileLength)', integer(0))
+    .option('--max-bytes <bytes>', 'refuse objects bigger than this', integer(0))
+    .option('--timeout <ms>', 'deadline for an answer and for each gap in the body', integer(1), 30_000)
+    .option('--retries <n>', 'extra tries on network errors and 5xx, with exponential backoff', integer(0), 3)
     .option('--json', 'print the result as one JSON line')
-    .action((options: DecryptCliOptions) =>
-      decryptCommand(options).catch((e) => reportFailure('media decrypt', e)),
-    );
+    .action(decryptCommand);
   const redisDefault = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   media
     .command('enqueue')
@@ -262,24 +247,16 @@ export function registerMediaCommands(program: Command): void {
     .option('--direct-path <path>', "the object's path on the media host")
     .option('--sha256 <base64>', 'expected SHA-256 of the plaintext')
     .option('--enc-sha256 <base64>', 'expected SHA-256 of the encrypted object (also names the job)')
-    .option('--length <bytes>', 'expected plaintext length')
+    .option('--length <bytes>', 'expected plaintext length', integer(0))
     .option('--out <file>', "the output path on the worker's machine (default: its media dir + job id)")
     .option('--redis <url>', 'Redis URL', redisDefault)
     .option('--wait', 'wait for the outcome with a progress bar; exit 1 when the job fails')
-    .option('--timeout <ms>', 'how long --wait waits', '600000')
-    .action((options: EnqueueCliOptions) =>
-      enqueueCommand(options)
-        .catch((e) => reportFailure('media enqueue', e))
-        .finally(exitNow),
-    );
+    .option('--timeout <ms>', 'how long --wait waits', integer(1), 600_000)
+    .action((options: EnqueueCliOptions) => enqueueCommand(options).then(exitNow));
   media
     .command('status')
     .description('job counts of the Redis media queue, or one job (`--job <id>`), as JSON')
     .option('--redis <url>', 'Redis URL', redisDefault)
     .option('--job <id>', 'one job')
-    .action((options: { redis: string; job?: string }) =>
-      statusCommand(options)
-        .catch((e) => reportFailure('media status', e))
-        .finally(exitNow),
-    );
+    .action((options: { redis: string; job?: string }) => statusCommand(options).then(exitNow));
 }

@@ -4,21 +4,17 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
-import { startHttpService } from '../../service/http-server.ts';
-import { SessionService } from '../../service/session-service.ts';
-import { type StatelyBridge, startStatelyBridge } from '../../service/stately.ts';
-import { openMediaQueue } from '../../workers/open-queue.ts';
-import { startEmbeddedEmulator } from '../embedded-emulator.ts';
-import { exitOnStartupError } from '../startup-error.ts';
+import type { StatelyBridge } from '../../service/stately.ts';
+import { integer, portNumber } from '../usage.ts';
 
 interface ServeCliOptions {
-  port: string;
+  port: number;
   host: string;
   url?: string;
   home: string;
   mediaDir?: string;
   stately?: string | boolean;
-  qrTtl: string;
+  qrTtl: number;
   verbose?: boolean;
 }
 
@@ -28,32 +24,38 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('the session service with a web page: sessions, QR codes, a live inspector, media jobs')
-    .option('-p, --port <port>', 'HTTP port (0 picks a free one)', '7420')
+    .option('-p, --port <port>', 'HTTP port (0 picks a free one)', portNumber, 7420)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--url <ws-url>', 'a legacy server to talk to instead of the embedded emulator')
     .option('--home <dir>', 'credential files (sessions/<name>.json) and emulator state live here', '.walink')
-    .option('--qr-ttl <ms>', "the embedded emulator's QR ref lifetime", '20000')
+    .option('--qr-ttl <ms>', "the embedded emulator's QR ref lifetime (≥ 1000)", integer(1000), 20_000)
     .option('--media-dir <dir>', 'where decrypted media goes (default: <home>/media)')
     .option(
       '--stately [ws-url]',
       `also stream inspection events to a Stately inspector (default ${STATELY_DEFAULT})`,
     )
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
-    .action((options: ServeCliOptions) => runServe(options).catch(exitOnStartupError('serve')));
+    .action(runServe);
 }
 
 async function runServe(options: ServeCliOptions): Promise<void> {
-  const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be 0..65535');
-  const refTtlMs = Number(options.qrTtl);
-  if (!Number.isInteger(refTtlMs) || refTtlMs < 1000) throw new Error('--qr-ttl must be at least 1000 ms');
+  // The service, the emulator and the queues load when `serve` runs, not when `walink` starts.
+  const [{ startHttpService }, { SessionService }, { startStatelyBridge }, { openMediaQueue }, embedded] =
+    await Promise.all([
+      import('../../service/http-server.ts'),
+      import('../../service/session-service.ts'),
+      import('../../service/stately.ts'),
+      import('../../workers/open-queue.ts'),
+      import('../embedded-emulator.ts'),
+    ]);
+  const { port, qrTtl: refTtlMs } = options;
   const home = resolve(options.home);
   const sessionsDir = join(home, 'sessions');
   await mkdir(sessionsDir, { recursive: true, mode: 0o700 });
 
   let emulator: Emulator | undefined;
   if (!options.url) {
-    emulator = await startEmbeddedEmulator({ home, verbose: options.verbose, refTtlMs });
+    emulator = await embedded.startEmbeddedEmulator({ home, verbose: options.verbose, refTtlMs });
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const { queue, counts, kind, description } = await openMediaQueue({
