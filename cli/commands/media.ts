@@ -45,9 +45,10 @@ export function parseMediaType(text: string, isMediaType: (text: string) => text
 }
 
 async function decryptCommand(options: DecryptCliOptions): Promise<void> {
-  // Only the decrypt path: the workers' index would bring BullMQ and ioredis along.
+  // Only the decrypt path: the workers' index would bring BullMQ and ioredis along, the crypto index
+  // @noble/curves (see workers/decrypt-stream.ts).
   const [{ isMediaType }, { processMediaJob, withRetries }, { progressBar }] = await Promise.all([
-    import('../../crypto/index.ts'),
+    import('../../crypto/media.ts'),
     import('../../workers/process-media.ts'),
     import('../progress.ts'),
   ]);
