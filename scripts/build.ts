@@ -54,16 +54,14 @@ function rewriteDeclarations(): number {
   return count;
 }
 
-function build(check: boolean): void {
+export function build(check: boolean): void {
   const started = performance.now();
   rmSync(OUT, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const args = [tsc, '-p', CONFIG, ...(check ? [] : ['--noCheck'])];
-  const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
-  if (result.status !== 0) {
-    console.error(`build: tsc failed (exit ${result.status ?? result.signal})`);
-    process.exit(1);
-  }
+  // tsc reports on stderr too: whoever runs the build may be printing JSON on stdout.
+  const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (result.status !== 0) throw new Error(`build: tsc failed (exit ${result.status ?? result.signal})`);
   const assets = runtimeAssets();
   for (const file of assets) {
     const target = join(OUT, relative(ROOT, file));
@@ -77,4 +75,11 @@ function build(check: boolean): void {
   );
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) build(!process.argv.includes('--no-check'));
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    build(!process.argv.includes('--no-check'));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+}
