@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { arch, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const AREAS = ['crypto', 'codec', 'session', 'media'] as const;
+const AREAS = ['crypto', 'codec', 'session', 'media', 'cli'] as const;
 
 type Bench = { run(): Promise<Record<string, unknown>> };
 
