@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandMediaKey } from '../crypto/index.ts';
 import { build } from '../scripts/build.ts';
-import { makeSample, opensslPasses } from './media.ts';
 import { round } from './measure.ts';
+import { makeSample, opensslPasses } from './media.ts';
 
 const CLI = 'dist/cli/main.js';
 const FROM_SOURCE = 'bin/walink.js';
