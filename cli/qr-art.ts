@@ -1,6 +1,7 @@
 // A QR code as terminal text, as small as it can be and still scan: two modules per character cell
 // (upper and lower half blocks, so modules stay square) and a one-module quiet zone. A legacy QR text
-// (~136 bytes, version 7, 45 modules) takes 24 rows and 47 columns: an 80×24 terminal shows all of it.
+// (~136 bytes: version 7, 45 modules, or 6 when its characters pack well) takes at most 24 rows and 47
+// columns, so an 80×24 terminal shows all of it.
 import QRCode from 'qrcode';
 
 const QUIET = 1;
