@@ -149,7 +149,7 @@ function manySmall(dir: string): Record<string, unknown> {
 
 export async function run(): Promise<Record<string, unknown>> {
   console.error('bench: cli: building dist/…');
-  build(false);
+  await build(false);
   const dir = mkdtempSync(join(tmpdir(), 'walink-bench-cli-'));
   try {
     return { help: startup(), decrypt256MiB: bigDecrypt(dir), decrypt8KiBx1000: manySmall(dir) };

@@ -8,6 +8,10 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
+// By its code, not instanceof: the compiled `walink` bundles this module, and a module loaded later
+// could hold a second copy of the class.
+const isUsageError = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'USAGE';
+
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
@@ -81,10 +85,10 @@ export async function runCommandLine(program: Command, argv: readonly string[]):
       return;
     }
     const code = (error as { code?: unknown }).code;
-    const prefix = typeof code === 'string' && !(error instanceof UsageError) ? `${code}: ` : '';
+    const prefix = typeof code === 'string' && !isUsageError(error) ? `${code}: ` : '';
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${commandPath(running)}: ${prefix}${oneLine(message)}\n`);
-    exit(error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE);
+    exit(isUsageError(error) ? EXIT_USAGE : EXIT_FAILURE);
   }
 }
 
