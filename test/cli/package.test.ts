@@ -2,10 +2,10 @@
 // production dependencies only, runs `walink` from dist/ with no TypeScript loader anywhere.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../scripts/build.ts';
+import { build, runtimeAssets } from '../../scripts/build.ts';
 import { fixturePath, readFixture } from '../support/fixtures.ts';
 import { tempDir } from '../support/media.ts';
 
@@ -55,6 +55,10 @@ describe('the packed package', () => {
     ]) {
       expect(files).toContain(file);
     }
+    // Every file the code reads at run time (the page, schemas, JSON tables), in its place under dist/.
+    const assets = runtimeAssets().map((file) => `dist/${relative(process.cwd(), file)}`);
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    expect(files).toEqual(expect.arrayContaining(assets));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /^(test|bench|scripts|bin)\//.test(f))).toEqual([]);
     // Declarations import each other by their .js names, which every TypeScript setup resolves.
