@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { arch, cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const AREAS = ['crypto', 'codec', 'md-codec', 'session', 'media', 'serve', 'md'] as const;
+const AREAS = ['crypto', 'codec', 'md-codec', 'session', 'media', 'serve', 'md', 'cli'] as const;
 
 type Bench = { run(): Promise<Record<string, unknown>> };
 

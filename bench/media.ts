@@ -15,7 +15,7 @@ import { round } from './measure.ts';
 
 const MIB = 1024 * 1024;
 
-interface Sample {
+export interface Sample {
   dir: string;
   plainPath: string;
   encPath: string;
@@ -30,7 +30,7 @@ interface Sample {
 }
 
 /** Writes a pseudo-random plaintext and its CDN object (ct ‖ mac10) chunk by chunk. */
-function makeSample(dir: string, bytes: number): Sample {
+export function makeSample(dir: string, bytes: number): Sample {
   const mediaKey = randomBytes(32);
   const keys = expandMediaKey(mediaKey, 'document');
   const [iv, cipherKey, macKey] = [
@@ -120,7 +120,7 @@ function walinkDecrypt(
 }
 
 /** openssl's passes for the same checks: SHA-256 of the object, HMAC, AES-256-CBC decrypt, SHA-256 of the plaintext. */
-function opensslPasses(sample: Sample, out: string): number {
+export function opensslPasses(sample: Sample, out: string): number {
   const started = performance.now();
   execFileSync('openssl', ['dgst', '-sha256', sample.encPath], { stdio: 'ignore' });
   execFileSync(

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `walink` command. The sources are TypeScript; tsx's loader runs them directly, so an
-// installed checkout needs no build step and never runs stale compiled code.
+// `walink` from the sources, for development and the tests (`npm run walink -- …`, `npm start`): tsx's
+// loader runs the TypeScript directly, so a checkout never runs stale compiled code. The installed
+// package's `walink` is the compiled dist/cli/main.js (`npm run build`), which needs no loader.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,4 +1,6 @@
-// The `walink` command line: one small module per subcommand under ./commands.
+#!/usr/bin/env node
+// The `walink` command line: one small module per subcommand under ./commands. Each registers its options
+// here and loads what it runs only when it runs, so `walink --help` loads commander and nothing else.
 import { Command } from 'commander';
 import { registerCodecCommands } from './commands/codec.ts';
 import { registerDiagramCommand } from './commands/diagram.ts';
@@ -7,6 +9,7 @@ import { registerMediaCommands } from './commands/media.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
+import { runCommandLine } from './usage.ts';
 
 const program = new Command()
   .name('walink')
@@ -21,4 +24,4 @@ registerMediaCommands(program);
 registerCodecCommands(program);
 registerDiagramCommand(program);
 
-await program.parseAsync(process.argv);
+await runCommandLine(program, process.argv);

@@ -1,9 +1,11 @@
 // What `walink start` shows: every state transition, the QR code with its remaining lifetime, messages,
-// media jobs, faults. Human lines by default, JSON lines with --json; never a secret either way.
-import QRCode from 'qrcode';
+// media jobs, faults. Human lines by default, JSON lines with --json; never a secret either way, and
+// nothing a remote party wrote reaches the terminal with its control characters.
 import type { SessionAppEvent } from '../actors/index.ts';
 import { jsonSafe } from '../codec/index.ts';
 import type { MediaJobEvent } from '../workers/index.ts';
+import { qrArt } from './qr-art.ts';
+import { terminalSafe, terminalSafeJson } from './terminal-text.ts';
 
 export interface Printer {
   session(event: SessionAppEvent): Promise<void>;
@@ -15,7 +17,7 @@ const clock = () => new Date().toISOString().slice(11, 23);
 
 export function jsonPrinter(out: NodeJS.WritableStream = process.stdout): Printer {
   const line = (value: object) =>
-    out.write(`${JSON.stringify(jsonSafe({ at: new Date().toISOString(), ...value }))}\n`);
+    out.write(`${terminalSafeJson(JSON.stringify(jsonSafe({ at: new Date().toISOString(), ...value })))}\n`);
   return {
     async session(event) {
       line(event);
@@ -29,8 +31,43 @@ export function jsonPrinter(out: NodeJS.WritableStream = process.stdout): Printe
   };
 }
 
-export function humanPrinter(out: NodeJS.WritableStream = process.stdout): Printer {
-  const say = (text: string) => out.write(`${clock()}  ${text}\n`);
+export interface HumanPrinterOptions {
+  /** ANSI colours in the QR code; default: only on a terminal, and never with NO_COLOR set. */
+  color?: boolean;
+  /**
+   * A terminal: the QR code is drawn after the lines of the same moment and without a line end, so a
+   * 24-row screen shows all of it. Default: whether `out` is one.
+   */
+  terminal?: boolean;
+}
+
+/** Colours only for a terminal, and never when NO_COLOR is set to anything (https://no-color.org). */
+export function wantsColor(out: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  return (out as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR;
+}
+
+export function humanPrinter(
+  out: NodeJS.WritableStream = process.stdout,
+  options: HumanPrinterOptions = {},
+): Printer {
+  const terminal = options.terminal ?? (out as { isTTY?: boolean }).isTTY === true;
+  const color = options.color ?? wantsColor(out);
+  // After a QR code the cursor waits at the end of its last row; the next line starts with a line end.
+  let midLine = false;
+  const write = (text: string) => {
+    if (midLine) out.write('\n');
+    midLine = false;
+    out.write(text);
+  };
+  // Every line goes through terminalSafe: message texts, push names, JIDs and reasons come from outside.
+  const say = (text: string) => write(`${clock()}  ${terminalSafe(text)}\n`);
+  let pendingQr: string[] | undefined;
+  const drawQr = () => {
+    if (!pendingQr) return;
+    write(pendingQr.join('\n'));
+    pendingQr = undefined;
+    midLine = true;
+  };
   return {
     async session(event) {
       switch (event.type) {
@@ -38,16 +75,18 @@ export function humanPrinter(out: NodeJS.WritableStream = process.stdout): Print
           say(`state     ${event.state}${event.previous ? `   (from ${event.previous})` : ''}`);
           return;
         case 'qr': {
-          const art = await QRCode.toString(event.text, {
-            type: 'terminal',
-            small: true,
-            errorCorrectionLevel: 'L',
-          });
           const seconds = Math.max(0, (event.expiresAt - Date.now()) / 1000);
-          out.write(`\n${art}`);
           say(
             `qr        #${event.index + 1}, valid for ${seconds.toFixed(1)} s (until ${new Date(event.expiresAt).toISOString().slice(11, 19)} UTC)`,
           );
+          const rows = qrArt(event.text, { color });
+          if (!terminal) {
+            write(`${rows.join('\n')}\n`);
+            return;
+          }
+          // The state change and notes of this moment print first, so the code ends the screen.
+          pendingQr = rows;
+          setImmediate(drawQr);
           return;
         }
         case 'qr.exhausted':

@@ -21,34 +21,7 @@ import {
   withRetries,
 } from '../../workers/index.ts';
 import { progressBar } from '../progress.ts';
-
-/** A usage mistake: exit code 2, as opposed to media that failed a check (exit code 1). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  readonly exitCode = 2;
-}
-
-/**
- * For option parsers: commander prints `error: option '…' argument '…' is invalid. <message>` and exits
- * with this error's exit code (2, a usage error). It echoes the value, so secrets (--key) are checked in
- * the action instead and reported by UsageError without it.
- */
-export function invalidOption(message: string): InvalidArgumentError {
-  const error = new InvalidArgumentError(message);
-  error.exitCode = 2;
-  return error;
-}
-
-/** An option parser for integers in [min, max]. */
-export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
-  return (text) => {
-    if (!/^\d+$/.test(text)) throw invalidOption(`must be a whole number ≥ ${min}`);
-    const value = Number(text);
-    if (value < min || value > max)
-      throw invalidOption(max === Number.MAX_SAFE_INTEGER ? `must be ≥ ${min}` : `must be ${min} to ${max}`);
-    return value;
-  };
-}
+import { integer, UsageError } from '../usage.ts';
 
 export function parseBase64Bytes(
   name: string,
@@ -73,13 +46,15 @@ function hashOption(text: string): Uint8Array {
   try {
     return parseBase64Bytes('it', text, 32)!;
   } catch (error) {
-    throw invalidOption((error as Error).message.replace(/^it /, ''));
+    throw new InvalidArgumentError((error as Error).message.replace(/^it /, ''));
   }
 }
 
 export function parseMediaType(text: string): MediaType {
   if (!isMediaType(text))
-    throw invalidOption('must be one of image, video, audio, document, sticker, history, gif, ptt');
+    throw new InvalidArgumentError(
+      'must be one of image, video, audio, document, sticker, history, gif, ptt',
+    );
   return text;
 }
 
@@ -88,7 +63,7 @@ export function mediaHostsOption(text: string, previous: string[] | undefined): 
   try {
     MediaHostPolicy.parse([text]);
   } catch (error) {
-    throw invalidOption((error as Error).message);
+    throw new InvalidArgumentError((error as Error).message);
   }
   return [...(previous ?? []), text];
 }
@@ -98,7 +73,7 @@ export function mediaHostOption(text: string): string {
   try {
     return parseMediaUrl(text, 'it').origin;
   } catch {
-    throw invalidOption('must be an http(s) URL such as https://mmg.whatsapp.net');
+    throw new InvalidArgumentError('must be an http(s) URL such as https://mmg.whatsapp.net');
   }
 }
 
@@ -115,25 +90,20 @@ export function addDownloadOptions(command: Command): Command {
     .option(
       '--timeout <ms>',
       'deadline for an answer and for each gap in the body',
-      integerOption(1),
+      integer(1),
       DOWNLOAD_DEFAULTS.timeoutMs,
     )
-    .option(
-      '--deadline <ms>',
-      'deadline for the whole object',
-      integerOption(1),
-      DOWNLOAD_DEFAULTS.deadlineMs,
-    )
+    .option('--deadline <ms>', 'deadline for the whole object', integer(1), DOWNLOAD_DEFAULTS.deadlineMs)
     .option(
       '--min-rate <bytes/s>',
       'slowest acceptable download, averaged over --rate-window (0: no minimum)',
-      integerOption(0),
+      integer(0),
       DOWNLOAD_DEFAULTS.minBytesPerSecond,
     )
     .option(
       '--rate-window <ms>',
       'the window --min-rate is measured over',
-      integerOption(100),
+      integer(100),
       DOWNLOAD_DEFAULTS.rateWindowMs,
     );
 }
@@ -402,24 +372,13 @@ function exitNow(): void {
   process.stdout.write('', () => process.exit());
 }
 
-/** Prints a failure as one clear line and sets the exit code: 2 for usage, 1 for media that failed. */
-export function reportFailure(command: string, error: unknown): void {
-  if (error instanceof UsageError) {
-    process.stderr.write(`walink ${command}: ${error.message}\n`);
-    process.exitCode = 2;
-  } else if (error instanceof MediaError) {
-    process.stderr.write(`walink ${command}: ${error.code}: ${error.message}\n`);
-    process.exitCode = 1;
-  } else throw error;
-}
-
 function addRedisOptions(command: Command): Command {
   return command
     .option('--redis <url>', 'Redis URL', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
     .option(
       '--connect-timeout <ms>',
       'give up when Redis does not answer within this (REDIS_UNREACHABLE, exit 1)',
-      integerOption(1),
+      integer(1),
       5_000,
     )
     .option('--queue <name>', 'queue name', MEDIA_QUEUE_NAME);
@@ -451,19 +410,17 @@ export function registerMediaCommands(program: Command): void {
       .option(
         '--length <bytes>',
         'expected plaintext length (fileLength); an input of another size is refused before it is read',
-        integerOption(0),
+        integer(0),
       )
-      .option('--max-bytes <bytes>', 'refuse objects bigger than this', integerOption(0))
+      .option('--max-bytes <bytes>', 'refuse objects bigger than this', integer(0))
       .option(
         '--retries <n>',
         'extra tries on network errors and 5xx, with exponential backoff',
-        integerOption(0, 20),
+        integer(0, 20),
         3,
       )
       .option('--json', 'print the result as one JSON line'),
-  ).action((options: DecryptCliOptions) =>
-    decryptCommand(options).catch((e) => reportFailure('media decrypt', e)),
-  );
+  ).action(decryptCommand);
   addRedisOptions(
     media
       .command('enqueue')
@@ -476,33 +433,22 @@ export function registerMediaCommands(program: Command): void {
       .option('--direct-path <path>', "the object's path on the media host")
       .option('--sha256 <base64>', 'expected SHA-256 of the plaintext', hashOption)
       .option('--enc-sha256 <base64>', 'expected SHA-256 of the encrypted object (names the job)', hashOption)
-      .option('--length <bytes>', 'expected plaintext length', integerOption(0))
+      .option('--length <bytes>', 'expected plaintext length', integer(0))
       .option('--out <file>', "the output path on the worker's machine (default: its media dir + job id)")
       .option('--wait', 'wait for the outcome with a progress bar; exit 1 when the job fails')
-      .option('--timeout <ms>', 'how long --wait waits', integerOption(1), 600_000),
-  ).action((options: EnqueueCliOptions) =>
-    enqueueCommand(options)
-      .catch((e) => reportFailure('media enqueue', e))
-      .finally(exitNow),
-  );
+      .option('--timeout <ms>', 'how long --wait waits', integer(1), 600_000),
+  ).action((options: EnqueueCliOptions) => enqueueCommand(options).then(exitNow));
   addRedisOptions(
     media
       .command('status')
       .description('job counts of the Redis media queue, or one job (`--job <id>`), as JSON')
       .option('--job <id>', 'one job'),
-  ).action((options: RedisCliOptions & { job?: string }) =>
-    statusCommand(options)
-      .catch((e) => reportFailure('media status', e))
-      .finally(exitNow),
-  );
+  ).action((options: RedisCliOptions & { job?: string }) => statusCommand(options).then(exitNow));
   for (const [action, description] of [
     ['retry', 'run a failed (or completed) job again from its first try'],
     ['remove', 'remove a job that is not running; the same media may then be enqueued afresh'],
   ] as const)
     addRedisOptions(media.command(`${action} <id>`).description(description)).action(
-      (id: string, options: RedisCliOptions) =>
-        jobCommand(action, id, options)
-          .catch((e) => reportFailure(`media ${action}`, e))
-          .finally(exitNow),
+      (id: string, options: RedisCliOptions) => jobCommand(action, id, options).then(exitNow),
     );
 }

@@ -4,28 +4,18 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
-import {
-  DEFAULT_MAX_SESSIONS,
-  isLoopbackHost,
-  loadOrCreateApiToken,
-  SessionService,
-  type StatelyBridge,
-  startHttpService,
-  startStatelyBridge,
-} from '../../service/index.ts';
-import { openMediaQueue } from '../../workers/index.ts';
-import { startEmbeddedEmulator } from '../embedded-emulator.ts';
-import { exitOnStartupError } from '../startup-error.ts';
+import type { StatelyBridge } from '../../service/index.ts';
+import { integer, portNumber } from '../usage.ts';
 
 interface ServeCliOptions {
-  port: string;
+  port: number;
   host: string;
   url?: string;
   home: string;
   mediaDir?: string;
   stately?: string | boolean;
-  qrTtl: string;
-  maxSessions: string;
+  qrTtl: number;
+  maxSessions?: number;
   allowedHost: string[];
   /** commander's `--no-auth`: false when given. */
   auth: boolean;
@@ -38,13 +28,13 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('the session service with a web page: sessions, QR codes, a live inspector, media jobs')
-    .option('-p, --port <port>', 'HTTP port (0 picks a free one)', '7420')
+    .option('-p, --port <port>', 'HTTP port (0 picks a free one)', portNumber, 7420)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--url <ws-url>', 'a legacy server to talk to instead of the embedded emulator')
     .option('--home <dir>', 'credential files (sessions/<name>.json) and emulator state live here', '.walink')
-    .option('--qr-ttl <ms>', "the embedded emulator's QR ref lifetime", '20000')
+    .option('--qr-ttl <ms>', "the embedded emulator's QR ref lifetime (≥ 1000)", integer(1000), 20_000)
     .option('--media-dir <dir>', 'where decrypted media goes (default: <home>/media)')
-    .option('--max-sessions <n>', 'sessions open at once; one more is refused', String(DEFAULT_MAX_SESSIONS))
+    .option('--max-sessions <n>', 'sessions open at once; one more is refused (default 100)', integer(1))
     .option(
       '--allowed-host <host>',
       'also accept this Host header (name: any port, name:port: that one), e.g. behind a proxy; repeatable',
@@ -57,16 +47,29 @@ export function registerServeCommand(program: Command): void {
       `also stream inspection events to a Stately inspector (default ${STATELY_DEFAULT})`,
     )
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
-    .action((options: ServeCliOptions) => runServe(options).catch(exitOnStartupError('serve')));
+    .action(runServe);
 }
 
 async function runServe(options: ServeCliOptions): Promise<void> {
-  const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be 0..65535');
-  const refTtlMs = Number(options.qrTtl);
-  if (!Number.isInteger(refTtlMs) || refTtlMs < 1000) throw new Error('--qr-ttl must be at least 1000 ms');
-  const maxSessions = Number(options.maxSessions);
-  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new Error('--max-sessions must be at least 1');
+  // The service, the emulator and the queues load when `serve` runs, not when `walink` starts.
+  const [
+    {
+      DEFAULT_MAX_SESSIONS,
+      isLoopbackHost,
+      loadOrCreateApiToken,
+      SessionService,
+      startHttpService,
+      startStatelyBridge,
+    },
+    { openMediaQueue },
+    { startEmbeddedEmulator },
+  ] = await Promise.all([
+    import('../../service/index.ts'),
+    import('../../workers/index.ts'),
+    import('../embedded-emulator.ts'),
+  ]);
+  const { port, qrTtl: refTtlMs } = options;
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const loopback = isLoopbackHost(options.host);
   if (!options.auth && !loopback) {
     throw new Error(

@@ -4,23 +4,32 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { createSession, FileCredentialStore, type Session } from '../../actors/index.ts';
-import { DEFAULT_PHONE, type Emulator, scanAsPhone } from '../../emulator/index.ts';
-import { openMediaQueue } from '../../workers/index.ts';
-import { startEmbeddedEmulator } from '../embedded-emulator.ts';
-import { humanPrinter, jsonPrinter, type Printer } from '../session-printer.ts';
-import { exitOnStartupError } from '../startup-error.ts';
+import type { Session } from '../../actors/index.ts';
+import type { Emulator } from '../../emulator/index.ts';
+import type { Printer } from '../session-printer.ts';
+import { integer, matching } from '../usage.ts';
 
 interface StartCliOptions {
   url?: string;
   session: string;
   autoScan: boolean;
-  scanAfter: string;
-  phone: string;
+  scanAfter: number;
+  phone?: string;
+  connectAttempts: number;
   json?: boolean;
   mediaDir?: string;
   verbose?: boolean;
 }
+
+/** What the terminal prompt understands; `help` prints this. */
+const PROMPT_COMMANDS = [
+  ['send <jid> <text>', 'send a text message (in ready)'],
+  ['logout', 'log out: the phone unlinks this browser, the credentials are cleared'],
+  ['restart', 'start over from a resting state (new QR codes, or a login)'],
+  ['takeover', 'take the session back after a conflict'],
+  ['quit', 'stop, keeping the credentials (like Ctrl-C)'],
+  ['help', 'this list'],
+] as const;
 
 export function registerStartCommand(program: Command): void {
   program
@@ -35,35 +44,51 @@ export function registerStartCommand(program: Command): void {
       '.walink/session.json',
     )
     .option('--no-auto-scan', "do not let the emulator's phone scan the QR code")
-    .option('--scan-after <ms>', "how long the emulator's phone waits before it scans", '3000')
-    .option('--phone <number>', "the emulator phone's number", DEFAULT_PHONE)
+    .option('--scan-after <ms>', "how long the emulator's phone waits before it scans", integer(0), 3000)
+    .option(
+      '--phone <number>',
+      "the emulator phone's number (default: the emulator's own phone)",
+      matching(/^\d{5,20}$/, '5 to 20 digits'),
+    )
+    .option(
+      '--connect-attempts <n>',
+      'give up (exit 1) after this many failed connects when no session was ever established; 0: never',
+      integer(0),
+      5,
+    )
     .option('--media-dir <dir>', 'where decrypted media goes (default: media/ beside the session file)')
     .option('--json', 'print events as JSON lines')
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
-    .action((options: StartCliOptions) => runStart(options).catch(exitOnStartupError('start')));
+    .action(runStart);
 }
 
 async function runStart(options: StartCliOptions): Promise<void> {
-  const scanAfter = Number(options.scanAfter);
-  if (!Number.isInteger(scanAfter) || scanAfter < 0)
-    throw new Error('--scan-after must be a number of milliseconds');
-  if (!/^\d{5,20}$/.test(options.phone)) throw new Error('--phone must be 5 to 20 digits');
+  // The session, the emulator and the queues load when `start` runs, not when `walink` starts.
+  const [{ createSession, FileCredentialStore }, { DEFAULT_PHONE, scanAsPhone }, queues, embedded, printers] =
+    await Promise.all([
+      import('../../actors/index.ts'),
+      import('../../emulator/index.ts'),
+      import('../../workers/index.ts'),
+      import('../embedded-emulator.ts'),
+      import('../session-printer.ts'),
+    ]);
+  const phone = options.phone ?? DEFAULT_PHONE;
   const sessionFile = resolve(options.session);
   const home = dirname(sessionFile);
   await mkdir(home, { recursive: true, mode: 0o700 });
-  const print: Printer = options.json ? jsonPrinter() : humanPrinter();
+  const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
 
   let emulator: Emulator | undefined;
   if (!options.url) {
-    const embedded = await startEmbeddedEmulator({ home, verbose: options.verbose });
-    emulator = embedded;
-    print.note(`embedded emulator at ${embedded.url} (state in ${embedded.stateFile})`, {
-      emulator: embedded.url,
+    const started = await embedded.startEmbeddedEmulator({ home, verbose: options.verbose });
+    emulator = started;
+    print.note(`embedded emulator at ${started.url} (state in ${started.stateFile})`, {
+      emulator: started.url,
     });
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const phoneApi = phoneApiBase(wsUrl);
-  const { queue, description } = await openMediaQueue({
+  const { queue, description } = await queues.openMediaQueue({
     mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
     redisUrl: process.env.REDIS_URL,
     serverUrl: wsUrl, // its own CDN (the emulator's) is allowed for media
@@ -75,32 +100,59 @@ async function runStart(options: StartCliOptions): Promise<void> {
   const session = await createSession({ url: wsUrl, store, queue, name: 'walink' });
   print.note(`session file ${sessionFile}`, { session: sessionFile });
 
+  const scan = async (qr: string) => {
+    try {
+      const answer = await scanAsPhone(phoneApi, phone, qr);
+      if (!answer.ok) print.note(`the phone could not scan: ${answer.status} ${answer.error ?? ''}`);
+    } catch (error) {
+      print.note(`the phone could not scan: ${(error as Error).message}`);
+    }
+  };
+
   let scanTimer: NodeJS.Timeout | undefined;
   // Keep the output in event order even though drawing a QR code is asynchronous.
   let printing: Promise<void> = Promise.resolve();
-  const note = (text: string) => {
-    printing = printing.then(() => print.note(text));
+  const note = (text: string, fields?: Record<string, unknown>) => {
+    printing = printing.then(() => print.note(text, fields));
   };
+  // A session that never got as far as a QR code or a login is talking to nothing (a wrong --url, a
+  // server that is down): after --connect-attempts failed connects it says why and exits.
+  let established = false;
   session.events$.subscribe((event) => {
     printing = printing.then(() => print.session(event)).catch(() => undefined);
+    if (event.type === 'qr' || event.type === 'ready') established = true;
     if (event.type === 'qr' && options.autoScan) {
       clearTimeout(scanTimer);
       if (event.index === 0)
         note(
-          `the emulator's phone +${options.phone} scans in ${scanAfter / 1000} s (--no-auto-scan to scan yourself)`,
+          `the emulator's phone +${phone} scans in ${options.scanAfter / 1000} s (--no-auto-scan to scan yourself)`,
         );
-      scanTimer = setTimeout(() => void scan(phoneApi, options.phone, event.text, print), scanAfter);
-    } else if (event.type === 'qr' && event.index === 0) {
+      scanTimer = setTimeout(() => void scan(event.text), options.scanAfter);
+    } else if (event.type === 'qr' && !options.json) {
+      // Every rotation makes the previous text useless, so each code gets its own command line.
+      const body = shellQuote(JSON.stringify({ qr: event.text }));
       note(
-        `scan it: curl -X POST ${phoneApi}/phones/${options.phone}/scan -H 'content-type: application/json' -d '{"qr": "…"}'`,
+        `scan it: curl -X POST ${phoneApi}/phones/${phone}/scan -H 'content-type: application/json' -d ${body}`,
       );
     }
     if (event.type === 'ready' && event.wid) {
       note(
-        `try: curl -X POST ${phoneApi}/phones/${options.phone}/messages -H 'content-type: application/json' -d '{"from": "491700000000@c.us", "text": "hi"}'`,
+        `try: curl -X POST ${phoneApi}/phones/${phone}/messages -H 'content-type: application/json' -d '{"from": "491700000000@c.us", "text": "hi"}'`,
       );
     }
     if (event.type === 'state' && !session.state.tags.includes('needsScan')) clearTimeout(scanTimer);
+    if (
+      event.type === 'reconnecting' &&
+      !established &&
+      options.connectAttempts > 0 &&
+      event.attempt >= options.connectAttempts
+    ) {
+      note(
+        `giving up: ${event.attempt} connects to ${wsUrl} failed (last: ${event.reason}) and none got as far as a QR code or a login (--connect-attempts 0 keeps trying)`,
+        { gaveUp: true, attempts: event.attempt, reason: event.reason },
+      );
+      void printing.then(() => shutdown(1));
+    }
   });
 
   let stopping = false;
@@ -136,17 +188,19 @@ function phoneApiBase(wsUrl: string): string {
   return url.origin;
 }
 
-async function scan(base: string, phone: string, qr: string, print: Printer): Promise<void> {
-  try {
-    const answer = await scanAsPhone(base, phone, qr);
-    if (!answer.ok) print.note(`the phone could not scan: ${answer.status} ${answer.error ?? ''}`);
-  } catch (error) {
-    print.note(`the phone could not scan: ${(error as Error).message}`);
-  }
+/** One shell word, whatever the text holds (a server chose the ref inside the QR text). */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The prompt's command list, aligned, one command a line. */
+export function promptHelp(): string[] {
+  const width = Math.max(...PROMPT_COMMANDS.map(([usage]) => usage.length));
+  return PROMPT_COMMANDS.map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`);
 }
 
 function readCommands(session: Session, print: Printer): void {
-  print.note('commands: send <jid> <text> | logout | restart | takeover | quit');
+  print.note(`commands: ${PROMPT_COMMANDS.map(([usage]) => usage).join(' | ')}`);
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
     const [command, jid, ...words] = line.trim().split(/\s+/);
@@ -167,8 +221,12 @@ function readCommands(session: Session, print: Printer): void {
       case 'quit':
         process.kill(process.pid, 'SIGINT');
         return;
+      case 'help':
+      case '?':
+        for (const text of promptHelp()) print.note(text);
+        return;
       default:
-        print.note(`unknown command ${command}`);
+        print.note(`unknown command ${command}; type "help" for the list`);
     }
   });
 }

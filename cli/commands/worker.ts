@@ -3,23 +3,15 @@
 // again quietly with a capped backoff, or given up on after --connect-timeout.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
 import {
   DEFAULT_MEDIA_HOST,
   jobKeyFromEnv,
   MEDIA_HOSTS_ENV,
   MEDIA_QUEUE_NAME,
   MediaHostPolicy,
-  startMediaWorker,
 } from '../../workers/index.ts';
-import {
-  addDownloadOptions,
-  downloadLimits,
-  integerOption,
-  mediaHostOption,
-  mediaHostsOption,
-  reportFailure,
-} from './media.ts';
+import { integer } from '../usage.ts';
+import { addDownloadOptions, downloadLimits, mediaHostOption, mediaHostsOption } from './media.ts';
 
 interface WorkerCliOptions {
   redis: string;
@@ -46,7 +38,7 @@ export function registerWorkerCommand(program: Command): void {
         'download and decrypt media jobs from Redis (needs WALINK_JOB_KEY, the same as the enqueuers)',
       )
       .option('--redis <url>', 'Redis URL', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
-      .option('--concurrency <n>', 'jobs at once', integerOption(1, 256), 2)
+      .option('--concurrency <n>', 'jobs at once', integer(1, 256), 2)
       .option('--media-dir <dir>', 'where outputs go when a job names none', 'media')
       .option(
         '--media-host <url>',
@@ -59,36 +51,30 @@ export function registerWorkerCommand(program: Command): void {
         `hosts media may be fetched from, comma-separated and repeatable: names (https), *.suffixes or origins like http://127.0.0.1:7000; "default" is the WhatsApp media hosts (default: $${MEDIA_HOSTS_ENV}, else "default")`,
         mediaHostsOption,
       )
-      .option(
-        '--lock-duration <ms>',
-        'a killed worker’s job is taken over after this',
-        integerOption(1000),
-        30_000,
-      )
-      .option('--stalled-interval <ms>', 'how often stalled jobs are looked for', integerOption(500), 30_000)
+      .option('--lock-duration <ms>', 'a killed worker’s job is taken over after this', integer(1000), 30_000)
+      .option('--stalled-interval <ms>', 'how often stalled jobs are looked for', integer(500), 30_000)
       .option('--queue <name>', 'queue name', MEDIA_QUEUE_NAME)
       .option(
         '--connect-timeout <ms>',
         'exit (code 1) when Redis stays unreachable this long; 0: keep retrying',
-        integerOption(0),
+        integer(0),
         0,
       )
       .option(
         '--reconnect-max-delay <ms>',
         'the longest pause between tries to reach Redis',
-        integerOption(100),
+        integer(100),
         5_000,
       ),
-  ).action((options: WorkerCliOptions) => {
-    try {
-      runWorker(options);
-    } catch (error) {
-      reportFailure('worker', error);
-    }
-  });
+  ).action(runWorker);
 }
 
-function runWorker(options: WorkerCliOptions): void {
+async function runWorker(options: WorkerCliOptions): Promise<void> {
+  // BullMQ, ioredis and pino load when a worker runs, not when `walink` starts.
+  const [{ default: pino }, { startMediaWorker }] = await Promise.all([
+    import('pino'),
+    import('../../workers/index.ts'),
+  ]);
   const mediaHosts = options.mediaHosts
     ? MediaHostPolicy.parse(options.mediaHosts)
     : MediaHostPolicy.fromEnv();

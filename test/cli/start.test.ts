@@ -202,11 +202,22 @@ describe('walink start', () => {
     }
   }, 20_000);
 
-  it('keeps reconnecting with backoff to a server that is not there, and still stops cleanly', async () => {
-    const r = run(['--url', 'ws://127.0.0.1:1/ws']);
+  it('with --connect-attempts 0 keeps reconnecting to a server that is not there, and still stops cleanly', async () => {
+    const r = run(['--url', 'ws://127.0.0.1:1/ws', '--connect-attempts', '0']);
     const line = await r.next((l) => l.type === 'reconnecting');
     expect(line.reason).toBeTruthy();
     r.child.kill('SIGINT');
     expect(await r.exit()).toBe(0);
+  }, 20_000);
+
+  it('gives up with exit 1 and the reason after --connect-attempts failed connects when nothing was established', async () => {
+    const r = run(['--url', 'ws://127.0.0.1:1/ws', '--connect-attempts', '2']);
+    expect(await r.exit()).toBe(1);
+    const reconnects = r.lines.filter((l) => l.type === 'reconnecting');
+    expect(reconnects.map((l) => l.attempt)).toEqual([1, 2]);
+    const gaveUp = r.lines.find((l) => l.gaveUp === true)!;
+    expect(gaveUp).toMatchObject({ type: 'note', attempts: 2 });
+    expect(r.lines.indexOf(gaveUp)).toBeGreaterThan(r.lines.indexOf(reconnects[1]!));
+    expect(gaveUp.text).toMatch(/^giving up: 2 connects to ws:\/\/127\.0\.0\.1:1\/ws failed \(last: .+\)/);
   }, 20_000);
 });
