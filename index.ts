@@ -38,9 +38,7 @@ export {
   type SessionTiming,
 } from './machines/index.ts';
 export {
-  BullMediaQueue,
   DEFAULT_MEDIA_HOSTS,
-  InProcessMediaQueue,
   isMediaError,
   MediaError,
   type MediaErrorCode,
@@ -48,5 +46,5 @@ export {
   type MediaJobEvent,
   type MediaJobInput,
   type MediaQueue,
-  openMediaQueue,
 } from './workers/index.ts';
+export { BullMediaQueue, InProcessMediaQueue, openMediaQueue } from './workers/queues/index.ts';

@@ -1,13 +1,13 @@
 // Multi-device: Noise XX handshakes, transport frames beside raw node:crypto AES-256-GCM, pair-code PBKDF2.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { x25519KeyPair } from '../crypto/index.ts';
 import {
   connectionHeader,
   derivePairCodeKey,
   NoiseInitiator,
   NoiseResponder,
   NoiseTransport,
-  x25519KeyPair,
-} from '../crypto/index.ts';
+} from '../crypto/md/index.ts';
 import { measure, round } from './measure.ts';
 
 const FRAME_SIZES = [64, 1024, 16384];

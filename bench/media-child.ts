@@ -1,7 +1,6 @@
 // Runs one streaming decryption in its own process and reports its time and peak RSS, so the memory
 // figure is the decryptor's, not the benchmark runner's.
-import { decryptMediaToFile } from '../workers/decrypt-stream.ts';
-import { openFileSource } from '../workers/download.ts';
+import { decryptMediaToFile, openFileSource } from '../workers/index.ts';
 
 const [input, output, keyHex, encShaHex, shaHex, length] = process.argv.slice(2);
 const baseline = process.resourceUsage().maxRSS;

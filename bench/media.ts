@@ -10,7 +10,7 @@ import { buildSync } from 'esbuild';
 import pino from 'pino';
 import { expandMediaKey } from '../crypto/index.ts';
 import { startEmulator } from '../emulator/index.ts';
-import { BullMediaQueue } from '../workers/index.ts';
+import { BullMediaQueue } from '../workers/queues/index.ts';
 import { round } from './measure.ts';
 
 const MIB = 1024 * 1024;

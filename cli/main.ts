@@ -13,7 +13,7 @@ import { runCommandLine } from './usage.ts';
 
 const program = new Command()
   .name('walink')
-  .description('The WhatsApp Web legacy session protocol as explicit state machines')
+  .description('WhatsApp Web sessions (legacy and multi-device) as explicit state machines')
   .version('0.1.0');
 
 registerStartCommand(program);

@@ -127,3 +127,35 @@ export function mediaSidecar(object: Uint8Array, mediaKey: Uint8Array, type: Med
   }
   return concatBytes(...parts);
 }
+
+/** What a downloaded object must match (docs/protocol.md §4.3): each one present is checked. */
+export const MEDIA_CHECKS = ['fileSha256', 'fileEncSha256', 'fileLength'] as const;
+
+/**
+ * What a media message carries beside its key and type, the one list of them for both protocols: where
+ * the object lives, what it must match, what it is. Sessions hand these to the media queue, the queue to
+ * its worker.
+ */
+export const MEDIA_FIELDS = ['url', 'directPath', ...MEDIA_CHECKS, 'mimetype'] as const;
+
+/** The values of MEDIA_FIELDS. */
+export interface MediaLocation {
+  url?: string;
+  directPath?: string;
+  fileSha256?: Uint8Array;
+  fileEncSha256?: Uint8Array;
+  fileLength?: number;
+  mimetype?: string;
+}
+
+export type MediaField = (typeof MEDIA_FIELDS)[number];
+
+/** The media fields (or the ones in `keys`) that `source` has, copied; absent ones stay absent. */
+export function mediaFields<K extends MediaField = MediaField>(
+  source: { readonly [P in K]?: MediaLocation[P] },
+  keys: readonly K[] = MEDIA_FIELDS as readonly MediaField[] as readonly K[],
+): Pick<MediaLocation, K> {
+  const picked = {} as Pick<MediaLocation, K>;
+  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key] as MediaLocation[K];
+  return picked;
+}

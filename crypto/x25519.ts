@@ -1,7 +1,6 @@
 // X25519 through OpenSSL (node:crypto): a Noise handshake does a key generation and three agreements on
 // each side, and the JavaScript ladder is several times slower. Keys are raw 32-byte strings throughout.
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { requireLength } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 
@@ -28,7 +27,8 @@ export function x25519KeyPair(): X25519KeyPair {
 
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   requireLength('X25519 private key', privateKey, 32);
-  return x25519.getPublicKey(privateKey);
+  const der = createPublicKey(privateKeyObject(privateKey)).export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - KEY_LENGTH));
 }
 
 /**
@@ -40,11 +40,7 @@ export function x25519SharedSecret(privateKey: Uint8Array, publicKey: Uint8Array
   requireLength('X25519 public key', publicKey, 32);
   try {
     const shared = diffieHellman({
-      privateKey: createPrivateKey({
-        key: Buffer.concat([PKCS8_PREFIX, privateKey]),
-        format: 'der',
-        type: 'pkcs8',
-      }),
+      privateKey: privateKeyObject(privateKey),
       publicKey: createPublicKey({
         key: Buffer.concat([SPKI_PREFIX, publicKey]),
         format: 'der',
@@ -55,4 +51,8 @@ export function x25519SharedSecret(privateKey: Uint8Array, publicKey: Uint8Array
   } catch {
     throw new CryptoError('BAD_PUBLIC_KEY', 'X25519 with a low-order public key');
   }
+}
+
+function privateKeyObject(privateKey: Uint8Array) {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
 }

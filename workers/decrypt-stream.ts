@@ -6,9 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-// crypto/media.ts rather than the crypto index: the index also loads @noble/curves (x25519, ~30 ms), and
-// `walink media decrypt` pays every millisecond of its imports on each run.
-import { expandMediaKey, isMediaType, MEDIA_MAC_LENGTH, type MediaType } from '../crypto/media.ts';
+import { expandMediaKey, isMediaType, MEDIA_MAC_LENGTH, type MediaType } from '../crypto/index.ts';
 import { MediaError, toMediaError } from './errors.ts';
 
 export interface DecryptOptions {

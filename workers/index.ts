@@ -1,14 +1,6 @@
-// Media download + decrypt: the streaming decryptor, the job contract, the in-process runner and BullMQ.
-export {
-  BullMediaQueue,
-  type BullQueueOptions,
-  MEDIA_QUEUE_NAME,
-  type MediaWorker,
-  type MediaWorkerOptions,
-  redactUrl,
-  startMediaWorker,
-  type WorkerLogger,
-} from './bullmq-queue.ts';
+// Media download + decrypt without a queue runtime: the streaming decryptor, downloads with their host
+// policy and deadlines, the job contract and its sealing. Light to load (`walink media decrypt` uses it):
+// BullMQ, ioredis and p-queue live behind workers/queues/index.ts.
 export {
   type DecryptOptions,
   type DecryptResult,
@@ -27,7 +19,6 @@ export {
   openStreamSource,
 } from './download.ts';
 export { isMediaError, MediaError, type MediaErrorCode } from './errors.ts';
-export { InProcessMediaQueue, type InProcessQueueOptions } from './in-process-queue.ts';
 export { JOB_KEY_ENV, jobIdKey, jobKeyFromEnv, type OpenedJob, openJob, sealJob } from './job-seal.ts';
 export {
   DEFAULT_MEDIA_HOST,
@@ -38,7 +29,11 @@ export {
   parseMediaUrl,
   serverOrigin,
 } from './media-hosts.ts';
-export { type MediaJobEvent, type MediaJobInput, type MediaQueue, mediaJobId } from './media-job.ts';
-export { type OpenedMediaQueue, openMediaQueue } from './open-queue.ts';
+export {
+  MEDIA_QUEUE_NAME,
+  type MediaJobEvent,
+  type MediaJobInput,
+  type MediaQueue,
+  mediaJobId,
+} from './media-job.ts';
 export { decryptSource, type ProcessOptions, processMediaJob, withRetries } from './process-media.ts';
-export { RedisHealth } from './redis-health.ts';

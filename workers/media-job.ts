@@ -5,6 +5,8 @@ import type { Observable } from 'rxjs';
 import type { MediaType } from '../crypto/index.ts';
 import { MediaError } from './errors.ts';
 
+export const MEDIA_QUEUE_NAME = 'walink-media';
+
 export interface MediaJobInput {
   type: MediaType;
   /** Secret: never logged, never stored in Redis in the clear. */

@@ -4,7 +4,7 @@
 // the same checks. A job never names a local file: only `walink media decrypt --in` reads one.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MEDIA_CHECKS, mediaFields } from '../codec/index.ts';
+import { MEDIA_CHECKS, mediaFields } from '../crypto/index.ts';
 import { type DecryptResult, decryptMediaToFile } from './decrypt-stream.ts';
 import { type DownloadLimits, type MediaSource, mediaUrl, openHttpSource } from './download.ts';
 import { MediaError } from './errors.ts';

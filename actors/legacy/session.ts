@@ -2,8 +2,8 @@
 // (the socket, the credential store, the media queue) and bridged to the public Session.
 import { randomBytes } from 'node:crypto';
 import { createActor, type SnapshotFrom } from 'xstate';
-import { mediaFields, newMessageId } from '../../codec/index.ts';
-import { toBase64, x25519KeyPair } from '../../crypto/index.ts';
+import { newMessageId } from '../../codec/index.ts';
+import { mediaFields, toBase64, x25519KeyPair } from '../../crypto/index.ts';
 import { type Credentials, type MediaItem, sessionMachine } from '../../machines/index.ts';
 import { MemoryCredentialStore } from '../credential-store.ts';
 import { bridgeSession, SessionEventStream } from '../session-bridge.ts';

@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { fromBase64, isMediaType, type MediaType } from '../../crypto/index.ts';
 import {
-  BullMediaQueue,
   DEFAULT_MEDIA_HOST,
   DOWNLOAD_DEFAULTS,
   decryptSource,
@@ -20,7 +19,11 @@ import {
   processMediaJob,
   withRetries,
 } from '../../workers/index.ts';
-import { progressBar } from '../progress.ts';
+import type { BullMediaQueue } from '../../workers/queues/index.ts';
+
+// BullMQ and ioredis load when a command talks to Redis, not when `walink` starts.
+const loadQueues = () => import('../../workers/queues/index.ts');
+
 import { integer, UsageError } from '../usage.ts';
 
 export function parseBase64Bytes(
@@ -29,7 +32,7 @@ export function parseBase64Bytes(
   length?: number,
 ): Uint8Array | undefined {
   if (text === undefined) return undefined;
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw new UsageError(`${name} is not base64`);
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw new UsageError(`${name} is not base64`);
   let bytes: Uint8Array;
   try {
     bytes = fromBase64(text.replace(/-/g, '+').replace(/_/g, '/'));
@@ -163,6 +166,7 @@ async function decryptCommand(options: DecryptCliOptions): Promise<void> {
     ...(options.encSha256 ? { fileEncSha256: options.encSha256 } : {}),
     ...(options.length !== undefined ? { fileLength: options.length } : {}),
   };
+  const { progressBar } = await import('../progress.ts');
   const bar = progressBar('decrypting');
   const interrupt = abortOnSignals();
   const processOptions = {
@@ -255,6 +259,7 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
   // The shape is checked here; the host is the workers' allow-list to judge.
   if (options.url) parseMediaUrl(options.url, '--url');
   if (options.directPath) directPathUrl(options.directPath, DEFAULT_MEDIA_HOST);
+  const { BullMediaQueue } = await loadQueues();
   const queue = new BullMediaQueue({
     redisUrl: options.redis,
     jobKey: jobKeyFromEnv(),
@@ -262,6 +267,7 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
   });
   try {
     await queue.ready(options.connectTimeout);
+    const { progressBar } = await import('../progress.ts');
     const bar = progressBar('media');
     let finished:
       | Promise<{ type: 'done'; outPath: string; bytes: number } | { type: 'failed'; reason: string }>
@@ -328,12 +334,13 @@ async function enqueueCommand(options: EnqueueCliOptions): Promise<void> {
 }
 
 /** A queue for commands that never open a job's sealed data (status, retry, remove). */
-function inspectionQueue(options: RedisCliOptions): BullMediaQueue {
+async function inspectionQueue(options: RedisCliOptions): Promise<BullMediaQueue> {
+  const { BullMediaQueue } = await loadQueues();
   return new BullMediaQueue({ redisUrl: options.redis, jobKey: Buffer.alloc(32), queueName: options.queue });
 }
 
 async function statusCommand(options: RedisCliOptions & { job?: string }): Promise<void> {
-  const queue = inspectionQueue(options);
+  const queue = await inspectionQueue(options);
   try {
     await queue.ready(options.connectTimeout);
     if (options.job) {
@@ -356,7 +363,7 @@ async function statusCommand(options: RedisCliOptions & { job?: string }): Promi
 }
 
 async function jobCommand(action: 'retry' | 'remove', id: string, options: RedisCliOptions): Promise<void> {
-  const queue = inspectionQueue(options);
+  const queue = await inspectionQueue(options);
   try {
     await queue.ready(options.connectTimeout);
     const { was } = action === 'retry' ? await queue.retry(id) : await queue.remove(id);

@@ -65,7 +65,7 @@ async function runServe(options: ServeCliOptions): Promise<void> {
     { startEmbeddedEmulator },
   ] = await Promise.all([
     import('../../service/index.ts'),
-    import('../../workers/index.ts'),
+    import('../../workers/queues/index.ts'),
     import('../embedded-emulator.ts'),
   ]);
   const { port, qrTtl: refTtlMs } = options;

@@ -68,7 +68,7 @@ async function runStart(options: StartCliOptions): Promise<void> {
     await Promise.all([
       import('../../actors/index.ts'),
       import('../../emulator/index.ts'),
-      import('../../workers/index.ts'),
+      import('../../workers/queues/index.ts'),
       import('../embedded-emulator.ts'),
       import('../session-printer.ts'),
     ]);

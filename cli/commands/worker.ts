@@ -73,7 +73,7 @@ async function runWorker(options: WorkerCliOptions): Promise<void> {
   // BullMQ, ioredis and pino load when a worker runs, not when `walink` starts.
   const [{ default: pino }, { startMediaWorker }] = await Promise.all([
     import('pino'),
-    import('../../workers/index.ts'),
+    import('../../workers/queues/index.ts'),
   ]);
   const mediaHosts = options.mediaHosts
     ? MediaHostPolicy.parse(options.mediaHosts)

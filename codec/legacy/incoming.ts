@@ -1,6 +1,7 @@
 // What a decrypted server node means to an application (docs/protocol.md §3, "Messages inside nodes"):
 // message batches, receipts, contacts and chat lists. Structures in, structures out; nothing thrown
 // for unknown shapes, they come back as `other`.
+import { mediaFields } from '../../crypto/index.ts';
 import { fromProtoJid } from './jid.ts';
 import type { BinaryNode } from './node.ts';
 import { decodeWebMessageInfo, type MediaFields, type Message, type WebMessageInfo } from './proto.ts';
@@ -137,27 +138,6 @@ export interface MessageSummary {
   pushName?: string;
   text: string | null;
   media: MediaReference | null;
-}
-
-/** What a downloaded object must match (docs/protocol.md §4): each one present is checked. */
-export const MEDIA_CHECKS = ['fileSha256', 'fileEncSha256', 'fileLength'] as const;
-
-/**
- * What a media message carries beside its key and type, the one list of them: where the object lives,
- * what it must match, what it is. The session hands these to the media queue, the queue to its worker.
- */
-export const MEDIA_FIELDS = ['url', 'directPath', ...MEDIA_CHECKS, 'mimetype'] as const;
-
-export type MediaField = (typeof MEDIA_FIELDS)[number];
-
-/** The media fields (or the ones in `keys`) that `source` has, copied; absent ones stay absent. */
-export function mediaFields<K extends MediaField = MediaField>(
-  source: { readonly [P in K]?: MediaReference[P] },
-  keys: readonly K[] = MEDIA_FIELDS as readonly MediaField[] as readonly K[],
-): Pick<MediaReference, K> {
-  const picked: Pick<MediaReference, K> = {} as Pick<MediaReference, K>;
-  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key] as MediaReference[K];
-  return picked;
 }
 
 function mediaReference(

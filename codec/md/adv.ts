@@ -4,14 +4,8 @@
 //   HMAC-SHA256(adv secret, [06 05 if the container's accountType is HOSTED] ‖ signed identity)
 //   account signature = XEdDSA(primary, [06 00 | 06 05 if the inner deviceType is HOSTED] ‖ details ‖ companion)
 //   device signature  = XEdDSA(companion, 06 01 ‖ details ‖ companion ‖ primary)
-import {
-  concatBytes,
-  constantTimeEqual,
-  hmacSha256,
-  type X25519KeyPair,
-  xeddsaSign,
-  xeddsaVerify,
-} from '../../crypto/index.ts';
+import { concatBytes, constantTimeEqual, hmacSha256, type X25519KeyPair } from '../../crypto/index.ts';
+import { xeddsaSign, xeddsaVerify } from '../../crypto/md/index.ts';
 import { isCodecError } from '../errors.ts';
 import {
   ADV_ENCRYPTION_TYPE,

@@ -1,13 +1,8 @@
 // The server certificate chain carried in ServerHello's payload (docs/protocol-md.md "Certificate chain"):
 // root → intermediate (issuerSerial 0) → leaf (issuerSerial = intermediate serial, key = the server's Noise
 // static), each `details` XEdDSA-signed by the key above it. Verified the way whatsmeow verifies it.
-import {
-  constantTimeEqual,
-  fromHex,
-  type X25519KeyPair,
-  xeddsaSign,
-  xeddsaVerify,
-} from '../../crypto/index.ts';
+import { constantTimeEqual, fromHex, type X25519KeyPair } from '../../crypto/index.ts';
+import { xeddsaSign, xeddsaVerify } from '../../crypto/md/index.ts';
 import { isCodecError } from '../errors.ts';
 import {
   type CertDetails,

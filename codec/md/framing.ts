@@ -1,7 +1,8 @@
 // Multi-device framing (docs/protocol-md.md "Framing"): every frame is a 3-byte big-endian length and a
 // payload smaller than 2^24; the connection intro (pre-intro and `WA 06 0N`) precedes only the first frame.
 // WebSocket messages may split a frame or carry several, so decoding keeps state across messages.
-import { type ConnectionIntro, isCryptoError, parseConnectionIntro } from '../../crypto/index.ts';
+import { isCryptoError } from '../../crypto/index.ts';
+import { type ConnectionIntro, parseConnectionIntro } from '../../crypto/md/index.ts';
 import { CodecError } from '../errors.ts';
 
 export const FRAME_HEADER_LENGTH = 3;

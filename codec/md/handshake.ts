@@ -1,7 +1,7 @@
 // HandshakeMessage wrapping of the Noise XX messages (docs/protocol-md.md "Noise handshake"): ClientHello
 // carries the ephemeral, ServerHello ephemeral + encrypted static + encrypted certificate chain,
 // ClientFinish encrypted static + encrypted ClientPayload.
-import type { ClientFinishFields, ServerHelloFields } from '../../crypto/index.ts';
+import type { ClientFinishFields, ServerHelloFields } from '../../crypto/md/index.ts';
 import { CodecError } from '../errors.ts';
 import { decodeHandshakeMessage, encodeHandshakeMessage } from './proto.ts';
 

@@ -7,7 +7,8 @@
 // The socket is an interface so that tests and the fuzzer drive a connection in-process, without sockets.
 import type { Logger } from 'pino';
 import { md } from '../../codec/index.ts';
-import { NoiseResponder, type NoiseTransport, type X25519KeyPair } from '../../crypto/index.ts';
+import type { X25519KeyPair } from '../../crypto/index.ts';
+import { NoiseResponder, type NoiseTransport } from '../../crypto/md/index.ts';
 import { isTypedError, MdEmulatorError } from './errors.ts';
 import type { MdFaultBook } from './faults.ts';
 import type { ResolvedMdOptions } from './options.ts';

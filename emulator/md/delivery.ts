@@ -4,7 +4,8 @@
 // until the device acks or receipts it: it goes out at once when the device is online, and again at its
 // next login (before <ib><offline count=N>) when it never arrived.
 import { md } from '../../codec/index.ts';
-import { randomBytes, type SignalPreKeyBundle, toHex } from '../../crypto/index.ts';
+import { randomBytes, toHex } from '../../crypto/index.ts';
+import type { SignalPreKeyBundle } from '../../crypto/md/index.ts';
 import type { MdConnection } from './connection.ts';
 import { type ConnSession, deviceJid, type MdContext, userJid } from './context.ts';
 import { encryptForDevice, type SignalParty } from './signal-party.ts';

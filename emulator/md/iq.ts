@@ -2,7 +2,8 @@
 // the table is one handler, named `xmlns type child` in the counters. An IQ no row matches is answered
 // `<error code=501 text=feature-not-implemented>` and counted by name: never silence.
 import { md } from '../../codec/index.ts';
-import { concatBytes, constantTimeEqual, sha256, toHex, xeddsaVerify } from '../../crypto/index.ts';
+import { concatBytes, constantTimeEqual, sha256, toHex } from '../../crypto/index.ts';
+import { xeddsaVerify } from '../../crypto/md/index.ts';
 import type { MdConnection } from './connection.ts';
 import { type ConnSession, deviceJid, type MdContext } from './context.ts';
 import { bootstrapDevice } from './delivery.ts';

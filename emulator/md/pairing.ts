@@ -5,15 +5,17 @@ import { md } from '../../codec/index.ts';
 import {
   constantTimeEqual,
   isCryptoError,
-  normalizePairCode,
-  primaryOpenKeyBundle,
   randomBytes,
   toBase64,
-  unwrapPairingEphemeral,
   utf8,
-  wrapPairingEphemeral,
   x25519KeyPair,
 } from '../../crypto/index.ts';
+import {
+  normalizePairCode,
+  primaryOpenKeyBundle,
+  unwrapPairingEphemeral,
+  wrapPairingEphemeral,
+} from '../../crypto/md/index.ts';
 import { HttpError } from '../../http/index.ts';
 import type { MdConnection } from './connection.ts';
 import {

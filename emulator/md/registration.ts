@@ -3,7 +3,8 @@
 // carries username and device (§4.3), and the handshake has already proven the Noise static key.
 import { createHash } from 'node:crypto';
 import { md } from '../../codec/index.ts';
-import { concatBytes, constantTimeEqual, xeddsaVerify } from '../../crypto/index.ts';
+import { concatBytes, constantTimeEqual } from '../../crypto/index.ts';
+import { xeddsaVerify } from '../../crypto/md/index.ts';
 import type { Registration } from './context.ts';
 import { MdEmulatorError } from './errors.ts';
 

@@ -3,6 +3,7 @@
 // start from the device's pre-key bundle (one one-time pre-key, consumed once) and live in MdState, so a
 // restarted emulator keeps ratcheting where it stopped. Every operation on one party runs in turn: a session
 // record is read, advanced and written back.
+import type { X25519KeyPair } from '../../crypto/index.ts';
 import {
   padMessage,
   type SignalAddress,
@@ -14,8 +15,7 @@ import {
   signalEncrypt,
   signalStartSession,
   unpadMessage,
-  type X25519KeyPair,
-} from '../../crypto/index.ts';
+} from '../../crypto/md/index.ts';
 
 export interface SignalParty {
   registrationId: number;

@@ -4,9 +4,7 @@ import { PassThrough } from 'node:stream';
 import QRCode from 'qrcode';
 import { describe, expect, it } from 'vitest';
 import type { SessionAppEvent } from '../../actors/index.ts';
-import { qrArt } from '../../cli/qr-art.ts';
-import { humanPrinter, jsonPrinter, wantsColor } from '../../cli/session-printer.ts';
-import { terminalSafe } from '../../cli/terminal-text.ts';
+import { humanPrinter, jsonPrinter, qrArt, terminalSafe, wantsColor } from '../../cli/index.ts';
 
 function capture(): { out: PassThrough; text(): string } {
   const out = new PassThrough();

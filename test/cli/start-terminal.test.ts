@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { qrArt } from '../../cli/qr-art.ts';
+import { qrArt } from '../../cli/index.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
 

@@ -2,8 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CodecError, md } from '../../codec/index.ts';
 import {
-  buildConnectionIntro,
   CryptoError,
+  toHex,
+  x25519KeyPair,
+  x25519PublicKey,
+  x25519SharedSecret,
+} from '../../crypto/index.ts';
+import {
+  buildConnectionIntro,
   connectionHeader,
   NoiseInitiator,
   NoiseResponder,
@@ -11,11 +17,7 @@ import {
   NoiseTransport,
   noiseIv,
   parseConnectionIntro,
-  toHex,
-  x25519KeyPair,
-  x25519PublicKey,
-  x25519SharedSecret,
-} from '../../crypto/index.ts';
+} from '../../crypto/md/index.ts';
 import { hex, keyPair, type NoiseTranscript, noiseVectors } from '../support/md-vectors.ts';
 
 const { transcripts } = noiseVectors();

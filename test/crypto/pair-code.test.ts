@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CryptoError, toHex, x25519KeyPair, x25519SharedSecret } from '../../crypto/index.ts';
 import {
-  CryptoError,
   companionKeyBundle,
   deriveAdvSecret,
   derivePairCodeKey,
@@ -15,12 +15,9 @@ import {
   primaryOpenKeyBundle,
   randomPairCode,
   sealKeyBundle,
-  toHex,
   unwrapPairingEphemeral,
   wrapPairingEphemeral,
-  x25519KeyPair,
-  x25519SharedSecret,
-} from '../../crypto/index.ts';
+} from '../../crypto/md/index.ts';
 import { hex, keyPair, pairCodeVectors, pairingVectors } from '../support/md-vectors.ts';
 
 const v = pairCodeVectors();

@@ -1,19 +1,17 @@
 import { format } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { md } from '../../codec/index.ts';
+import { CryptoError, toHex, x25519KeyPair } from '../../crypto/index.ts';
 import {
-  CryptoError,
   djbPublicKey,
   MemorySignalKeyStore,
   padMessage,
   signalDecrypt,
   signalEncrypt,
   signalStartSession,
-  toHex,
   unpadMessage,
-  x25519KeyPair,
   xeddsaSign,
-} from '../../crypto/index.ts';
+} from '../../crypto/md/index.ts';
 import { fromDecodedVector, hex, keyPair, signalVectors } from '../support/md-vectors.ts';
 
 const v = signalVectors();

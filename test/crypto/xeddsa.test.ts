@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, x25519KeyPair, x25519PublicKey, xeddsaSign, xeddsaVerify } from '../../crypto/index.ts';
+import { concatBytes, x25519KeyPair, x25519PublicKey } from '../../crypto/index.ts';
+import { xeddsaSign, xeddsaVerify } from '../../crypto/md/index.ts';
 import { hex, noiseVectors, pairingVectors } from '../support/md-vectors.ts';
 
 const pairing = pairingVectors();

@@ -17,7 +17,7 @@ import {
   SessionService,
   startHttpService,
 } from '../../service/index.ts';
-import { InProcessMediaQueue } from '../../workers/index.ts';
+import { InProcessMediaQueue } from '../../workers/queues/index.ts';
 import { tempDir } from '../support/media.ts';
 import { emulator } from '../support/session-harness.ts';
 

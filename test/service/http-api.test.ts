@@ -11,7 +11,7 @@ import {
   startHttpService,
   startStatelyBridge,
 } from '../../service/index.ts';
-import { InProcessMediaQueue, openMediaQueue } from '../../workers/index.ts';
+import { InProcessMediaQueue, openMediaQueue } from '../../workers/queues/index.ts';
 import { tempDir } from '../support/media.ts';
 import { http as plainHttp } from '../support/raw-client.ts';
 import { startRedis } from '../support/redis.ts';

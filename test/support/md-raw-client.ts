@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { md } from '../../codec/index.ts';
+import { concatBytes, type X25519KeyPair, x25519KeyPair } from '../../crypto/index.ts';
 import {
   buildConnectionIntro,
   companionKeyBundle,
-  concatBytes,
   connectionHeader,
   MemorySignalKeyStore,
   NoiseInitiator,
@@ -21,10 +21,8 @@ import {
   unpadMessage,
   unwrapPairingEphemeral,
   wrapPairingEphemeral,
-  type X25519KeyPair,
-  x25519KeyPair,
   xeddsaSign,
-} from '../../crypto/index.ts';
+} from '../../crypto/md/index.ts';
 
 export const ORIGIN = 'https://web.whatsapp.com';
 export const APP_VERSION = { primary: 2, secondary: 3000, tertiary: 1019707846 };

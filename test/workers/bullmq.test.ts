@@ -10,12 +10,8 @@ import { filter } from 'rxjs/operators';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encryptMedia, randomBytes } from '../../crypto/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
-import {
-  BullMediaQueue,
-  type MediaJobEvent,
-  type MediaWorker,
-  startMediaWorker,
-} from '../../workers/index.ts';
+import type { MediaJobEvent } from '../../workers/index.ts';
+import { BullMediaQueue, type MediaWorker, startMediaWorker } from '../../workers/queues/index.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 import { emulator, fault, until } from '../support/session-harness.ts';

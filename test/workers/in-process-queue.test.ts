@@ -5,7 +5,8 @@ import { firstValueFrom } from 'rxjs';
 import { filter, take, toArray } from 'rxjs/operators';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../emulator/index.ts';
-import { InProcessMediaQueue, MediaHostPolicy, type MediaJobEvent } from '../../workers/index.ts';
+import { MediaHostPolicy, type MediaJobEvent } from '../../workers/index.ts';
+import { InProcessMediaQueue } from '../../workers/queues/index.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { emulator, fault } from '../support/session-harness.ts';
 

@@ -17,11 +17,11 @@ import {
   MediaError,
   MediaHostPolicy,
   type MediaJobInput,
-  openMediaQueue,
   openStreamSource,
   type ProcessOptions,
   processMediaJob,
 } from '../../workers/index.ts';
+import { openMediaQueue } from '../../workers/queues/index.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { emulator } from '../support/session-harness.ts';
 import { slowCdn } from '../support/slow-cdn.ts';

@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encryptMedia, randomBytes } from '../../crypto/index.ts';
-import { BullMediaQueue, MediaError } from '../../workers/index.ts';
+import { MediaError } from '../../workers/index.ts';
+import { BullMediaQueue } from '../../workers/queues/index.ts';
 import { tempDir } from '../support/media.ts';
 import { startRedis } from '../support/redis.ts';
 import { until } from '../support/session-harness.ts';
@@ -141,7 +142,7 @@ describe('walink worker without Redis', () => {
     expect(w.log).toEqual([
       {
         level: -1,
-        msg: "error: option '--concurrency <n>' argument 'lots' is invalid. must be a whole number ≥ 1",
+        msg: "walink worker: option '--concurrency <n>' argument 'lots' is invalid. expected an integer 1..256.",
       },
     ]);
   }, 30_000);

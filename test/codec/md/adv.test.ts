@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { md } from '../../../codec/index.ts';
-import { hmacSha256, toHex, x25519KeyPair, xeddsaSign, xeddsaVerify } from '../../../crypto/index.ts';
+import { hmacSha256, toHex, x25519KeyPair } from '../../../crypto/index.ts';
+import { xeddsaSign, xeddsaVerify } from '../../../crypto/md/index.ts';
 import { hex, keyPair, pairCodeVectors, pairingVectors } from '../../support/md-vectors.ts';
 
 const pairing = pairingVectors();

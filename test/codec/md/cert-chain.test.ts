@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { md } from '../../../codec/index.ts';
-import { toHex, x25519KeyPair, x25519PublicKey, xeddsaSign } from '../../../crypto/index.ts';
+import { toHex, x25519KeyPair, x25519PublicKey } from '../../../crypto/index.ts';
+import { xeddsaSign } from '../../../crypto/md/index.ts';
 import { hex, noiseVectors } from '../../support/md-vectors.ts';
 
 const { transcripts } = noiseVectors();

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CodecError, md } from '../../../codec/index.ts';
-import { buildConnectionIntro, concatBytes, connectionHeader } from '../../../crypto/index.ts';
+import { concatBytes } from '../../../crypto/index.ts';
+import { buildConnectionIntro, connectionHeader } from '../../../crypto/md/index.ts';
 
 const { FrameDecoder, FrameEncoder, encodeFrame } = md;
 

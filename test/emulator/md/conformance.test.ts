@@ -3,14 +3,8 @@
 // login, every IQ, Signal messages (text and image), offline delivery, unlink, logout; both dictionaries.
 import { afterEach, describe, expect, it } from 'vitest';
 import { md } from '../../../codec/index.ts';
-import {
-  decryptMedia,
-  fromHex,
-  padMessage,
-  randomBytes,
-  signalEncrypt,
-  wrapPairingEphemeral,
-} from '../../../crypto/index.ts';
+import { decryptMedia, fromHex, randomBytes } from '../../../crypto/index.ts';
+import { padMessage, signalEncrypt, wrapPairingEphemeral } from '../../../crypto/md/index.ts';
 import { MdRawClient, newClientKeys, ORIGIN, registrationPayload } from '../../support/md-raw-client.ts';
 import {
   activate,

@@ -5,14 +5,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md } from '../../../codec/index.ts';
+import { randomBytes, x25519KeyPair } from '../../../crypto/index.ts';
 import {
   buildConnectionIntro,
   connectionHeader,
   NoiseInitiator,
   type NoiseTransport,
-  randomBytes,
-  x25519KeyPair,
-} from '../../../crypto/index.ts';
+} from '../../../crypto/md/index.ts';
 import { type Emulator, type MdServer, startEmulator } from '../../../emulator/index.ts';
 import { loginPayload, newClientKeys, registrationPayload } from '../../support/md-raw-client.ts';
 import { harness } from './helpers.ts';

@@ -1,10 +1,11 @@
 // Which media queue a process uses: BullMQ when a Redis URL is given (workers anywhere pick the jobs
 // up), else the in-process runner. Shared by `walink start` and `walink serve`.
+
+import { jobKeyFromEnv } from '../job-seal.ts';
+import { MediaHostPolicy, serverOrigin } from '../media-hosts.ts';
+import type { MediaQueue } from '../media-job.ts';
 import { BullMediaQueue, redactUrl } from './bullmq-queue.ts';
 import { InProcessMediaQueue } from './in-process-queue.ts';
-import { jobKeyFromEnv } from './job-seal.ts';
-import { MediaHostPolicy, serverOrigin } from './media-hosts.ts';
-import type { MediaQueue } from './media-job.ts';
 
 export interface OpenedMediaQueue {
   queue: MediaQueue;

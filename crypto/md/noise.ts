@@ -2,10 +2,10 @@
 // name used as-is for h = ck = k, the 4-byte connection header as prologue, MixKey = HKDF-SHA256(salt = ck,
 // 64 bytes), AES-256-GCM with IV = 8 zero bytes ‖ u32be(n) and n reset by every MixKey, then Split.
 import { createHash } from 'node:crypto';
-import { aesGcmOpen, aesGcmSeal, GCM_TAG_LENGTH } from './aes-gcm.ts';
-import { CryptoError } from './errors.ts';
-import { hkdf } from './hkdf.ts';
-import { type X25519KeyPair, x25519KeyPair, x25519SharedSecret } from './x25519.ts';
+import { aesGcmOpen, aesGcmSeal, GCM_TAG_LENGTH } from '../aes-gcm.ts';
+import { CryptoError } from '../errors.ts';
+import { hkdf } from '../hkdf.ts';
+import { type X25519KeyPair, x25519KeyPair, x25519SharedSecret } from '../x25519.ts';
 
 export const NOISE_XX_PROTOCOL_NAME: Uint8Array = new TextEncoder().encode(
   'Noise_XX_25519_AESGCM_SHA256\0\0\0\0',

@@ -3,11 +3,11 @@
 // (salt32 ‖ iv16 ‖ ct32), then a key bundle AES-256-GCM-sealed under an HKDF of the ephemeral DH
 // (salt32 ‖ nonce12 ‖ ct+tag112), and the adv secret both sides derive from it.
 import { createCipheriv, pbkdf2 } from 'node:crypto';
-import { aesGcmOpen, aesGcmSeal } from './aes-gcm.ts';
-import { constantTimeEqual, randomBytes, requireLength, utf8 } from './bytes.ts';
-import { CryptoError, isCryptoError } from './errors.ts';
-import { hkdf } from './hkdf.ts';
-import { type X25519KeyPair, x25519SharedSecret } from './x25519.ts';
+import { aesGcmOpen, aesGcmSeal } from '../aes-gcm.ts';
+import { constantTimeEqual, randomBytes, requireLength, utf8 } from '../bytes.ts';
+import { CryptoError, isCryptoError } from '../errors.ts';
+import { hkdf } from '../hkdf.ts';
+import { type X25519KeyPair, x25519SharedSecret } from '../x25519.ts';
 
 export const PAIR_CODE_ALPHABET = '123456789ABCDEFGHJKLMNPQRSTVWXYZ';
 export const PAIR_CODE_LENGTH = 8;

@@ -1,7 +1,7 @@
 // What precedes the first frame of a multi-device connection (docs/protocol-md.md "Connection header"):
 // the 4-byte header `W A 06 <dictionary version>`, optionally preceded by the edge-routing pre-intro
 // `E D 00 01 ‖ u24 length ‖ routing_info`. Only the 4-byte header is the Noise prologue.
-import { CryptoError } from './errors.ts';
+import { CryptoError } from '../errors.ts';
 
 export const WA_MAGIC = 6;
 export const HEADER_LENGTH = 4;

@@ -3,7 +3,7 @@
 // This says it once per outage, when the outage begins and when it ends, and can put a deadline on an
 // outage.
 import type { Redis } from 'ioredis';
-import { MediaError } from './errors.ts';
+import { MediaError } from '../errors.ts';
 
 export interface RedisHealthEvents {
   /** Redis could not be reached (`lost`: it was reachable before). Once per outage. */

@@ -3,9 +3,9 @@
 // raw 32-byte keys in, typed CryptoErrors out, and the key material behind an injected SignalKeyStore, so
 // the module itself does no I/O. The persistent store adapter belongs with the credential stores (actors/).
 import libsignal from 'libsignal';
-import { randomBytes, requireLength } from './bytes.ts';
-import { CryptoError } from './errors.ts';
-import type { X25519KeyPair } from './x25519.ts';
+import { randomBytes, requireLength } from '../bytes.ts';
+import { CryptoError } from '../errors.ts';
+import type { X25519KeyPair } from '../x25519.ts';
 import { xeddsaVerify } from './xeddsa.ts';
 
 const KEY_TYPE_DJB = 0x05;

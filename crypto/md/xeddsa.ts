@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { requireLength } from './bytes.ts';
+import { requireLength } from '../bytes.ts';
 
 export const XEDDSA_SIGNATURE_LENGTH = 64;
 

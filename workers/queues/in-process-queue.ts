@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import { Subject } from 'rxjs';
-import { MediaError } from './errors.ts';
-import { type MediaJobEvent, type MediaJobInput, type MediaQueue, mediaJobId } from './media-job.ts';
-import { type ProcessOptions, processMediaJob, type RetryPolicy, withRetries } from './process-media.ts';
+import { MediaError } from '../errors.ts';
+import { type MediaJobEvent, type MediaJobInput, type MediaQueue, mediaJobId } from '../media-job.ts';
+import { type ProcessOptions, processMediaJob, type RetryPolicy, withRetries } from '../process-media.ts';
 
 export interface InProcessQueueOptions extends Omit<ProcessOptions, 'onProgress' | 'signal'> {
   concurrency?: number;

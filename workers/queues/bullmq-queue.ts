@@ -7,16 +7,20 @@
 import { type Job, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Subject } from 'rxjs';
-import { MediaError } from './errors.ts';
-import { jobIdKey, openJob, type SealedJobData, sealJob } from './job-seal.ts';
-import { type MediaJobEvent, type MediaJobInput, type MediaQueue, mediaJobId } from './media-job.ts';
-import { type ProcessOptions, processMediaJob } from './process-media.ts';
+import { MediaError } from '../errors.ts';
+import { jobIdKey, openJob, type SealedJobData, sealJob } from '../job-seal.ts';
+import {
+  MEDIA_QUEUE_NAME,
+  type MediaJobEvent,
+  type MediaJobInput,
+  type MediaQueue,
+  mediaJobId,
+} from '../media-job.ts';
+import { type ProcessOptions, processMediaJob } from '../process-media.ts';
+import { removeStaleParts } from '../stale-parts.ts';
 import { RedisHealth, redactUrl } from './redis-health.ts';
-import { removeStaleParts } from './stale-parts.ts';
 
 export { redactUrl };
-
-export const MEDIA_QUEUE_NAME = 'walink-media';
 
 export interface MediaJobResult {
   outPath: string;
