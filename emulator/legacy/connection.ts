@@ -252,7 +252,7 @@ export class Connection {
       this.sendJson(tag, { status: 400 });
       return;
     }
-    if (!(await this.step('init'))) return;
+    if (!(await this.step('init')) || this.answeredByFault(tag, 'init')) return;
     const forced = this.hub.faults.take('initStatus');
     if (olderThan(version as number[], MIN_CLIENT_VERSION) || forced?.status === 'update') {
       this.sendJson(tag, ['Cmd', { type: 'update' }]);
@@ -285,7 +285,7 @@ export class Connection {
       this.sendJson(tag, { status: 400 });
       return;
     }
-    if (!(await this.step('reref'))) return;
+    if (!(await this.step('reref')) || this.answeredByFault(tag, 'reref')) return;
     const forced = this.hub.faults.take('rerefStatus');
     if (forced && forced.status !== 200) {
       this.sendJson(tag, { status: forced.status });
@@ -304,6 +304,13 @@ export class Connection {
     this.ref = this.hub.issueRef(this);
     this.machine.send({ type: 'REREF' });
     this.sendJson(tag, { status: 200, ref: this.ref.value, ttl: this.hub.refTtlMs });
+  }
+
+  /** Fault: the server answers `body` at this step instead, and does nothing else. */
+  private answeredByFault(tag: string, at: 'init' | 'reref'): boolean {
+    const rule = this.hub.faults.take('answer', (r) => r.at === at);
+    if (rule) this.sendJson(tag, rule.body);
+    return rule !== undefined;
   }
 
   /** The phone scanned this socket's ref (called from the phone API, queued with the frames). */
@@ -327,7 +334,7 @@ export class Connection {
     };
     this.hub.world.link(browser);
     this.hub.takeOver(this, browser);
-    this.pushJson(connPayload(phone, browser.tokens, { ref: this.ref?.value, secret: toBase64(secret) }));
+    this.pushConn(connPayload(phone, browser.tokens, { ref: this.ref?.value, secret: toBase64(secret) }));
     this.machine.send({ type: 'SCANNED' });
     if (!(await this.step('conn'))) return 'closed';
     this.pushJson(STREAM_UPDATE);
@@ -401,7 +408,13 @@ export class Connection {
     this.hub.retireOwnRef(this);
     this.hub.stats.logins += 1;
     const tokens = this.hub.world.rotateTokens(browser);
-    this.pushJson(connPayload(phone, tokens, {}));
+    this.pushConn(connPayload(phone, tokens, {}));
+  }
+
+  /** A Conn push, with the fields of a connFields fault over its own. */
+  private pushConn([kind, body]: ReturnType<typeof connPayload>): void {
+    const fields = this.hub.faults.take('connFields')?.fields;
+    this.pushJson([kind, fields ? { ...body, ...fields } : body]);
   }
 
   private async onChallenge(tag: string, message: unknown[]): Promise<void> {
