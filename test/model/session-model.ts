@@ -60,7 +60,7 @@ export type WorldAction =
       delay: keyof SessionTiming | 'ttl' | 'qrRefresh';
       faults?: unknown[];
       /** Further delays, advanced one after the other (each timer they fire starts the next). */
-      then?: (keyof SessionTiming)[];
+      afterwards?: (keyof SessionTiming)[];
     }
   | { kind: 'drop' }
   | { kind: 'user'; command: 'restart' | 'takeOver' | 'logout' | 'send'; faults?: unknown[] }
@@ -70,7 +70,7 @@ export type WorldAction =
       tosBlocked?: boolean;
       resend?: boolean;
       /** Once the session is in `waitFor`, advance these delays one after the other (a silent server). */
-      then?: { waitFor: string; advance: number[] };
+      afterwards?: { waitFor: string; advance: number[] };
     }
   | { kind: 'phone'; action: 'message' | 'unlink' | 'asleep' | 'corruptMessage' | 'receipt' }
   | { kind: 'garbage' }
@@ -262,7 +262,7 @@ export const STIMULI: Stimulus[] = [
       kind: 'advance',
       delay: 'qrRefresh',
       faults: [{ kind: 'delay', at: 'reref', ms: SILENT_MS }],
-      then: ['rerefTimeout'],
+      afterwards: ['rerefTimeout'],
     },
   },
   {
@@ -363,7 +363,7 @@ export const STIMULI: Stimulus[] = [
     {
       faults: [{ kind: 'delay', at: 'login', ms: SILENT_MS }],
       // Re-sent after loginResend; given up when loginTimeout is spent.
-      then: {
+      afterwards: {
         waitFor: 'online.loggingIn',
         advance: [MODEL_TIMING.loginResend, MODEL_TIMING.loginTimeout - MODEL_TIMING.loginResend],
       },
@@ -374,7 +374,7 @@ export const STIMULI: Stimulus[] = [
     [e.initOk, e.challenge, after('challengeTimeout', 'online.challenged')],
     {
       faults: [{ kind: 'challenge' }, { kind: 'delay', at: 'challenge', ms: SILENT_MS }],
-      then: { waitFor: 'online.challenged', advance: [MODEL_TIMING.challengeTimeout] },
+      afterwards: { waitFor: 'online.challenged', advance: [MODEL_TIMING.challengeTimeout] },
     },
   ),
   {
@@ -388,7 +388,7 @@ export const STIMULI: Stimulus[] = [
     world: {
       kind: 'reconnect',
       faults: [{ kind: 'delay', at: 'init', ms: SILENT_MS }],
-      then: { waitFor: 'online.initializing', advance: [MODEL_TIMING.initTimeout] },
+      afterwards: { waitFor: 'online.initializing', advance: [MODEL_TIMING.initTimeout] },
     },
   },
   {

@@ -124,7 +124,7 @@ export class ModelWorld {
               ? ttl - MODEL_TIMING.qrRefreshMargin
               : MODEL_TIMING[action.delay];
         this.clock.increment(ms);
-        for (const next of action.then ?? []) this.clock.increment(MODEL_TIMING[next]);
+        for (const next of action.afterwards ?? []) this.clock.increment(MODEL_TIMING[next]);
         return;
       }
       case 'garbage':
@@ -141,9 +141,9 @@ export class ModelWorld {
           await this.waitForState('online.loggingIn');
           this.clock.increment(MODEL_TIMING.loginResend);
         }
-        if (action.then) {
-          await this.waitForState(action.then.waitFor);
-          for (const ms of action.then.advance) this.clock.increment(ms);
+        if (action.afterwards) {
+          await this.waitForState(action.afterwards.waitFor);
+          for (const ms of action.afterwards.advance) this.clock.increment(ms);
         }
         if (action.tosBlocked) {
           await this.waitForState('loggedOut');
