@@ -29,13 +29,17 @@ export type {
 export { type Emulator, type EmulatorOptions, startEmulator } from './emulator/index.ts';
 export {
   type Credentials,
+  DEFAULT_LIMITS,
+  DEFAULT_TIMING,
   type FailureReason,
   type FrameDropCode,
   type LoginMode,
   SESSION_TAGS,
   type SessionEmitted,
+  type SessionLimits,
   type SessionTag,
   type SessionTiming,
+  type TokenPair,
 } from './machines/index.ts';
 export {
   DEFAULT_MEDIA_HOSTS,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fromBase64, toBase64 } from '../crypto/index.ts';
-import type { Credentials } from '../machines/index.ts';
+import type { Credentials, TokenPair } from '../machines/index.ts';
 
 export interface CredentialStore {
   load(): Promise<Credentials | null>;
@@ -26,9 +26,12 @@ export class CredentialError extends Error {
   }
 }
 
-/** The stored form: keys as base64, a version for later migrations. */
+/**
+ * The stored form: keys as base64, a version for migrations. Version 2 adds `previous`, the tokens the last
+ * rotation replaced (docs/protocol.md §2.5); version 1 files (without it) are still read.
+ */
 interface StoredCredentials {
-  version: 1;
+  version: 2;
   clientId: string;
   clientToken: string;
   serverToken: string;
@@ -36,11 +39,14 @@ interface StoredCredentials {
   encKey: string;
   macKey: string;
   wid: string;
+  previous?: TokenPair;
 }
+
+const READABLE_VERSIONS = [1, 2];
 
 export function serializeCredentials(credentials: Credentials): string {
   const stored: StoredCredentials = {
-    version: 1,
+    version: 2,
     clientId: credentials.clientId,
     clientToken: credentials.clientToken,
     serverToken: credentials.serverToken,
@@ -48,14 +54,37 @@ export function serializeCredentials(credentials: Credentials): string {
     encKey: toBase64(credentials.encKey),
     macKey: toBase64(credentials.macKey),
     wid: credentials.wid,
+    ...(credentials.previous
+      ? {
+          previous: {
+            clientToken: credentials.previous.clientToken,
+            serverToken: credentials.previous.serverToken,
+            browserToken: credentials.previous.browserToken,
+          },
+        }
+      : {}),
   };
   return `${JSON.stringify(stored, null, 2)}\n`;
 }
 
+function readPrevious(value: unknown, where: string): TokenPair | undefined {
+  if (value === undefined) return undefined;
+  const pair = value as Partial<TokenPair> | null;
+  if (
+    typeof pair !== 'object' ||
+    pair === null ||
+    typeof pair.clientToken !== 'string' ||
+    typeof pair.serverToken !== 'string' ||
+    typeof pair.browserToken !== 'string'
+  )
+    throw new CredentialError('CORRUPT', `${where} holds previous tokens that are not three strings`);
+  return { clientToken: pair.clientToken, serverToken: pair.serverToken, browserToken: pair.browserToken };
+}
+
 export function parseCredentials(text: string, where: string): Credentials {
-  let data: Partial<StoredCredentials>;
+  let data: Partial<Omit<StoredCredentials, 'version'>> & { version?: unknown };
   try {
-    data = JSON.parse(text) as Partial<StoredCredentials>;
+    data = JSON.parse(text) as typeof data;
   } catch {
     throw new CredentialError('CORRUPT', `${where} is not JSON`);
   }
@@ -68,8 +97,8 @@ export function parseCredentials(text: string, where: string): Credentials {
     'macKey',
     'wid',
   ] as const;
-  if (typeof data !== 'object' || data === null || data.version !== 1)
-    throw new CredentialError('CORRUPT', `${where} is not a walink credential file (version 1)`);
+  if (typeof data !== 'object' || data === null || !READABLE_VERSIONS.includes(data.version as number))
+    throw new CredentialError('CORRUPT', `${where} is not a walink credential file (version 1 or 2)`);
   for (const key of strings) {
     if (typeof data[key] !== 'string') throw new CredentialError('CORRUPT', `${where} lacks ${key}`);
   }
@@ -83,6 +112,7 @@ export function parseCredentials(text: string, where: string): Credentials {
   }
   if (encKey.length !== 32 || macKey.length !== 32)
     throw new CredentialError('CORRUPT', `${where} holds keys of the wrong length`);
+  const previous = readPrevious(data.previous, where);
   return {
     clientId: data.clientId!,
     clientToken: data.clientToken!,
@@ -91,6 +121,7 @@ export function parseCredentials(text: string, where: string): Credentials {
     encKey,
     macKey,
     wid: data.wid!,
+    ...(previous ? { previous } : {}),
   };
 }
 

@@ -14,8 +14,10 @@ export {
   FrameDropped,
   newClientId,
   Receiver,
+  type RequestKind,
   Sender,
   type SocketOptions,
+  TagLedger,
 } from './legacy/index.ts';
 export {
   CREDENTIALS_KEY_ENV,

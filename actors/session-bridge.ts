@@ -18,6 +18,8 @@ export interface SessionRuntime<TSnapshot extends BridgedSnapshot> {
   name: string;
   /** The session machine's actor, not started yet. */
   actor: AnyActor;
+  /** A new actor (not started) to replace one that crashed, from its last good snapshot's credentials. */
+  revive(from: TSnapshot): AnyActor;
   stats: ProtocolStats;
   /** The protocol's facts in a snapshot: why it ended, who it is, frames dropped. */
   facts(snapshot: TSnapshot): Pick<SessionState, 'reason' | 'me' | 'droppedFrames'>;
@@ -84,13 +86,35 @@ export class SessionEventStream {
 
 const STARTING = 'starting';
 
+/** The public name of the state a session rests in once its own code failed (like the machine's `failed`). */
+const CRASHED = 'failed';
+
+/** What the protocol's session keeps beside its Session: a way to end it when one of its effects throws. */
+export interface BridgedSession {
+  session: Session;
+  /**
+   * Ends the session in `failed` (reason `internalError`) because its own code threw: the actor is stopped
+   * (its socket closes), the error is told as an `error` event, and the process carries on. `restart()`
+   * starts a new actor from the last credentials the session held.
+   */
+  crash(error: unknown, where?: string): void;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 export function bridgeSession<TSnapshot extends BridgedSnapshot>(
   runtime: SessionRuntime<TSnapshot>,
   events: SessionEventStream,
-): Session {
-  const { actor } = runtime;
+): BridgedSession {
+  let actor = runtime.actor;
   const now = runtime.now ?? Date.now;
   let started = false;
+  let stopped = false;
+  /** Set once an exception ended the running actor; cleared by restart(). */
+  let crashed: { snapshot: TSnapshot } | null = null;
+  let detach: () => void = () => undefined;
 
   const stateOf = (snapshot: TSnapshot): SessionState => {
     const tags = started ? SESSION_TAGS.filter((tag) => snapshot.tags.has(tag)) : [];
@@ -103,26 +127,71 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
       qr: tags.includes('needsScan') ? events.qr : null,
     };
   };
-  const current = () => stateOf(actor.getSnapshot() as TSnapshot);
+  const crashedState = (snapshot: TSnapshot): SessionState => ({
+    name: CRASHED,
+    value: CRASHED,
+    tags: ['offline', 'resting'],
+    resting: true,
+    ...runtime.facts(snapshot),
+    reason: 'internalError',
+    qr: null,
+  });
+  const current = () =>
+    crashed ? crashedState(crashed.snapshot) : stateOf(actor.getSnapshot() as TSnapshot);
 
   const state$ = new BehaviorSubject<SessionState>(current());
-  actor.subscribe({
-    next: (snapshot) => {
-      const state = stateOf(snapshot as TSnapshot);
-      if (!state.tags.includes('needsScan')) events.qrGone();
-      const previous = state$.value.name;
-      if (state.name === previous) return;
-      events.tell({ type: 'state', state: state.name, previous: previous === STARTING ? null : previous });
-      state$.next(state);
-    },
-    error: (error) => events.error(error),
-  });
-  actor.on('*', (emitted: EventObject) => {
-    if (emitted.type === 'qr') {
-      const qr = emitted as Extract<SessionAppEvent, { type: 'qr' }>;
-      events.tell({ ...qr, expiresAt: now() + qr.ttl });
-    } else events.tell(emitted as SessionAppEvent);
-  });
+  const publish = (state: SessionState) => {
+    if (!state.tags.includes('needsScan')) events.qrGone();
+    const previous = state$.value.name;
+    if (state.name === previous) return;
+    events.tell({ type: 'state', state: state.name, previous: previous === STARTING ? null : previous });
+    state$.next(state);
+  };
+  /** The last snapshot of a running actor: what a crash keeps (an errored snapshot may lack its context). */
+  let lastGood = actor.getSnapshot() as TSnapshot;
+
+  const crash = (error: unknown, where = 'session') => {
+    if (crashed || stopped) return;
+    crashed = { snapshot: lastGood };
+    detach();
+    try {
+      actor.stop();
+    } catch {
+      // An actor that failed may refuse to stop again; its socket child is stopped either way.
+    }
+    events.tell({ type: 'error', where: 'session', message: `${where}: ${messageOf(error)}` });
+    publish(current());
+    events.tell({ type: 'failed', reason: 'internalError' });
+  };
+
+  const attach = (next: AnyActor) => {
+    actor = next;
+    lastGood = actor.getSnapshot() as TSnapshot;
+    const subscription = actor.subscribe({
+      next: (snapshot) => {
+        if ((snapshot as { status?: string }).status === 'error') return;
+        lastGood = snapshot as TSnapshot;
+        publish(stateOf(snapshot as TSnapshot));
+      },
+      // XState caught an exception in one of the machine's actions: this session ends, no other.
+      error: (error) => crash(error, 'machine'),
+    });
+    const listener = actor.on('*', (emitted: EventObject) => {
+      if (emitted.type === 'qr') {
+        const qr = emitted as Extract<SessionAppEvent, { type: 'qr' }>;
+        events.tell({ ...qr, expiresAt: now() + qr.ttl });
+      } else events.tell(emitted as SessionAppEvent);
+    });
+    detach = () => {
+      subscription.unsubscribe();
+      listener.unsubscribe();
+    };
+  };
+  attach(actor);
+
+  const send = (event: EventObject) => {
+    if (!crashed) actor.send(event);
+  };
 
   const session: Session = {
     name: runtime.name,
@@ -139,12 +208,21 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
     },
     send(jid: string, text: string): string {
       const id = runtime.newMessageId();
-      actor.send(runtime.user.sendText(jid, text, id));
+      send(runtime.user.sendText(jid, text, id));
       return id;
     },
-    logout: () => actor.send(runtime.user.logout),
-    restart: () => actor.send(runtime.user.restart),
-    takeOver: () => actor.send(runtime.user.takeOver),
+    logout: () => send(runtime.user.logout),
+    restart: () => {
+      if (!crashed) {
+        actor.send(runtime.user.restart);
+        return;
+      }
+      const from = crashed.snapshot;
+      crashed = null;
+      attach(runtime.revive(from));
+      actor.start();
+    },
+    takeOver: () => send(runtime.user.takeOver),
     waitFor(predicate, timeoutMs = 30_000) {
       return new Promise<SessionState>((resolve, reject) => {
         const state = current();
@@ -165,11 +243,13 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
       });
     },
     async stop() {
+      stopped = true;
       actor.stop();
+      detach();
       await runtime.settled();
       events.complete();
       state$.complete();
     },
   };
-  return session;
+  return { session, crash };
 }

@@ -6,6 +6,7 @@ import type {
   FailureReason,
   LoginMode,
   SessionEmitted,
+  SessionLimits,
   SessionTag,
   SessionTiming,
 } from '../machines/index.ts';
@@ -25,7 +26,10 @@ export interface CreateSessionOptions {
   /** What the phone lists for this browser: [os or app, browser, version]. */
   description?: string[];
   loginMode?: LoginMode;
+  /** Every timer and deadline (DEFAULT_TIMING); a value that is not a number ≥ 0 keeps its default. */
   timing?: Partial<SessionTiming>;
+  /** What the session keeps itself whatever a server sends or allows (DEFAULT_LIMITS): QR budget, field sizes. */
+  limits?: Partial<SessionLimits>;
   /** XState's inspection hook (the inspector page uses it). */
   inspect?: (event: InspectionEvent) => void;
   /** An XState clock (SimulatedClock in tests). */
@@ -78,7 +82,11 @@ export type SessionAppEvent =
   | ({ type: 'qr' } & SessionQr)
   | { type: 'state'; state: string; previous: string | null }
   | { type: 'media.queued'; id: string; messageId: string }
-  | { type: 'error'; where: 'store' | 'queue'; message: string };
+  /**
+   * Something failed beside the protocol: a credential write, a media job, the inspection hook, or the
+   * session's own code (`session`: the session then rests in `failed`, reason `internalError`).
+   */
+  | { type: 'error'; where: 'store' | 'queue' | 'inspect' | 'session'; message: string };
 
 /** Frames on the session's sockets, counted once, across reconnects. */
 export interface ProtocolStats {

@@ -6,14 +6,15 @@ import type { SocketCommand, SocketEvent } from '../../machines/legacy/index.ts'
 import { TagLedger } from './ledger.ts';
 import { Receiver } from './receiver.ts';
 import { Sender } from './sender.ts';
+import type { FieldLimits } from './server-fields.ts';
 
 export class ClientProtocol {
   readonly receiver: Receiver;
   readonly sender: Sender;
 
-  constructor(options: { keys: SessionKeys | null; now?: () => number }) {
+  constructor(options: { keys: SessionKeys | null; now?: () => number; limits?: FieldLimits }) {
     const ledger = new TagLedger(options.keys);
-    this.receiver = new Receiver(ledger);
+    this.receiver = new Receiver(ledger, options.limits);
     this.sender = new Sender(ledger, options.now);
   }
 

@@ -1,10 +1,29 @@
 // The client's incoming half of one socket (docs/protocol.md §1-3): each frame becomes one SocketEvent.
 // Answers are read by what their tag asked (the ledger); pushes by their kind; binary frames are opened
-// with the session keys, and one whose HMAC fails is dropped with a code, never decoded.
+// with the session keys, and one whose HMAC fails is dropped with a code, never decoded. Every field is
+// checked here, where it enters (server-fields.ts): a value walink refuses drops the frame with a code,
+// or, for init's answer, fails it; nothing the server sends can make a later step throw.
 import { type BinaryNode, decodeNode, parseServerFrame, readIncomingNode } from '../../codec/index.ts';
 import { fromBase64, isCryptoError, openFrame } from '../../crypto/index.ts';
 import type { ConnInfo, FrameDropCode, ServerEvent, SocketEvent } from '../../machines/legacy/index.ts';
 import type { RequestKind, TagLedger } from './ledger.ts';
+import {
+  DEFAULT_FIELD_LIMITS,
+  type FieldLimits,
+  readAccount,
+  readId,
+  readInteger,
+  readName,
+  readRef,
+  readShortText,
+  readToken,
+  readTtl,
+} from './server-fields.ts';
+
+/** The binary dictionary this client decodes (docs/protocol.md §3); a Conn announcing another is refused. */
+export const BIN_VERSION = 11;
+/** docs/protocol.md §2.1: the ttl assumed when init's answer has none. */
+const DEFAULT_TTL = 20_000;
 
 /** Why a frame was dropped: the receiver's typed error, reported as `server.frameDropped`. */
 export class FrameDropped extends Error {
@@ -28,38 +47,67 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function statusOf(data: unknown): number {
-  return isRecord(data) && typeof data.status === 'number' ? data.status : 0;
+  return (isRecord(data) && readInteger(data.status)) || 0;
 }
 
-function readConn(data: Record<string, unknown>): ConnInfo {
+function badConn(why: string): FrameDropped {
+  return new FrameDropped('FRAME_BAD_CONN', `a Conn push ${why}`);
+}
+
+/** A Conn's fields (docs/protocol.md §2.3), each in the shape walink accepts, or the frame is dropped. */
+function readConn(data: Record<string, unknown>, limits: FieldLimits): ConnInfo {
   const { wid, clientToken, serverToken, browserToken } = data;
-  if (typeof wid !== 'string' || typeof clientToken !== 'string' || typeof serverToken !== 'string')
-    throw new FrameDropped('FRAME_BAD_CONN', 'a Conn push without wid and tokens');
+  if (wid === undefined || clientToken === undefined || serverToken === undefined)
+    throw badConn('without wid and tokens');
+  const account = readAccount(wid);
+  if (account === null) throw badConn('whose wid is not an account JID (<number>@c.us)');
+  const tokens = [clientToken, serverToken, browserToken ?? 'absent'].map((t) => readToken(t, limits));
+  if (tokens.includes(null))
+    throw badConn(`whose tokens are not 1-${limits.maxTokenLength} printable characters`);
   const conn: ConnInfo = {
-    wid,
-    clientToken,
-    serverToken,
-    browserToken: typeof browserToken === 'string' ? browserToken : '',
+    wid: account,
+    clientToken: tokens[0]!,
+    serverToken: tokens[1]!,
+    browserToken: browserToken === undefined ? '' : tokens[2]!,
   };
-  if (typeof data.secret === 'string') conn.secret = data.secret;
-  if (typeof data.pushname === 'string') conn.pushname = data.pushname;
-  if (typeof data.platform === 'string') conn.platform = data.platform;
-  if (typeof data.binVersion === 'number') conn.binVersion = data.binVersion;
-  if (typeof data.ref === 'string') conn.ref = data.ref;
+  if (data.secret !== undefined) {
+    const secret = readToken(data.secret, limits);
+    if (secret === null) throw badConn('whose secret is not base64 text of a sane length');
+    conn.secret = secret;
+  }
+  if (data.binVersion !== undefined) {
+    const binVersion = readInteger(data.binVersion);
+    if (binVersion === null) throw badConn('whose binVersion is not a whole number');
+    conn.binVersion = binVersion;
+  }
+  const pushname = readName(data.pushname);
+  if (pushname !== null) conn.pushname = pushname;
+  const platform = readShortText(data.platform);
+  if (platform !== null) conn.platform = platform;
+  const ref = readRef(data.ref, limits);
+  if (ref !== null) conn.ref = ref;
   return conn;
 }
 
-function readChallenge(value: unknown): Uint8Array {
+function readChallenge(value: unknown, limits: FieldLimits): Uint8Array {
+  const text = readToken(value, limits);
   try {
-    if (typeof value === 'string') return fromBase64(value);
+    if (text !== null) return fromBase64(text);
   } catch {
     // reported below
   }
-  throw new FrameDropped('FRAME_BAD_CHALLENGE', 'a challenge that is not base64');
+  throw new FrameDropped('FRAME_BAD_CHALLENGE', 'a challenge that is not base64 of a sane length');
+}
+
+function badPush(why: string): FrameDropped {
+  return new FrameDropped('FRAME_BAD_PUSH', why);
 }
 
 export class Receiver {
-  constructor(private readonly ledger: TagLedger) {}
+  constructor(
+    private readonly ledger: TagLedger,
+    private readonly limits: FieldLimits = DEFAULT_FIELD_LIMITS,
+  ) {}
 
   /** What one inbound frame means; a frame that cannot be read becomes `server.frameDropped`. */
   receive(data: string | Uint8Array, isBinary: boolean): SocketEvent {
@@ -140,21 +188,46 @@ export class Receiver {
         if (Array.isArray(data) && data[0] === 'Cmd' && isRecord(data[1]) && data[1].type === 'update')
           return { type: 'init.failed', status: 'update' };
         const status = statusOf(data);
-        if (status === 200 && isRecord(data) && typeof data.ref === 'string' && data.ref.length > 0) {
-          const ttl = typeof data.ttl === 'number' && data.ttl > 0 ? data.ttl : 20_000;
-          return { type: 'init.ok', ref: data.ref, ttl };
-        }
-        return { type: 'init.failed', status };
+        if (status !== 200 || !isRecord(data)) return { type: 'init.failed', status };
+        const ref = readRef(data.ref, this.limits);
+        if (ref === null)
+          return {
+            type: 'init.failed',
+            status: 'invalid',
+            reason: `init answered 200 without a ref of 1-${this.limits.maxRefLength} printable characters and no comma`,
+          };
+        if (data.ttl !== undefined && readTtl(data.ttl) === null)
+          return {
+            type: 'init.failed',
+            status: 'invalid',
+            reason: 'init answered a ttl that is no duration',
+          };
+        return { type: 'init.ok', ref, ttl: readTtl(data.ttl) ?? DEFAULT_TTL };
       }
       case 'reref': {
         const event: SocketEvent = { type: 'reref.result', status: statusOf(data) };
-        if (isRecord(data) && typeof data.ref === 'string') event.ref = data.ref;
-        if (isRecord(data) && typeof data.ttl === 'number') event.ttl = data.ttl;
+        if (!isRecord(data)) return event;
+        if (data.ref !== undefined) {
+          const ref = readRef(data.ref, this.limits);
+          if (ref === null)
+            throw new FrameDropped(
+              'FRAME_BAD_ANSWER',
+              `a reref answered with a ref that is not 1-${this.limits.maxRefLength} printable characters without a comma`,
+            );
+          event.ref = ref;
+        }
+        if (data.ttl !== undefined) {
+          const ttl = readTtl(data.ttl);
+          if (ttl === null)
+            throw new FrameDropped('FRAME_BAD_ANSWER', 'a reref answered a ttl that is no duration');
+          event.ttl = ttl;
+        }
         return event;
       }
       case 'login': {
         const event: SocketEvent = { type: 'login.result', status: statusOf(data) };
-        if (isRecord(data) && typeof data.tos === 'number') event.tos = data.tos;
+        const tos = isRecord(data) ? readInteger(data.tos) : null;
+        if (tos !== null) event.tos = tos;
         return event;
       }
       case 'challenge':
@@ -164,7 +237,7 @@ export class Receiver {
       case 'goodbye':
         return { type: 'logout.result', status: statusOf(data) };
       case 'message': {
-        const t = isRecord(data) && typeof data.t === 'number' ? data.t : undefined;
+        const t = isRecord(data) ? readInteger(data.t) : null;
         return { type: 'server.messageAck', id: tag, status: statusOf(data), ...(t ? { t } : {}) };
       }
       case 'query':
@@ -175,32 +248,41 @@ export class Receiver {
   /** A push the server started (s1, s2, …). */
   private push(data: unknown[]): SocketEvent {
     const [kind, body] = data;
-    if (kind === 'Conn' && isRecord(body)) return { type: 'server.conn', conn: readConn(body) };
+    if (kind === 'Conn' && isRecord(body)) {
+      const conn = readConn(body, this.limits);
+      if (conn.binVersion !== undefined && conn.binVersion !== BIN_VERSION)
+        return { type: 'conn.unsupported', binVersion: conn.binVersion };
+      return { type: 'server.conn', conn };
+    }
     if (kind === 'Cmd' && isRecord(body)) {
       switch (body.type) {
         case 'challenge':
-          return { type: 'cmd.challenge', challenge: readChallenge(body.challenge) };
-        case 'disconnect':
-          return typeof body.kind === 'string'
-            ? { type: 'cmd.disconnect', kind: body.kind }
-            : { type: 'cmd.disconnect' };
-        case 'upgrade_md_prod':
-          return typeof body.version === 'string'
-            ? { type: 'cmd.upgradeMd', version: body.version }
-            : { type: 'cmd.upgradeMd' };
+          return { type: 'cmd.challenge', challenge: readChallenge(body.challenge, this.limits) };
+        case 'disconnect': {
+          if (body.kind === undefined) return { type: 'cmd.disconnect' };
+          const disconnectKind = readShortText(body.kind);
+          if (disconnectKind === null) throw badPush('a disconnect whose kind is not a short text');
+          return { type: 'cmd.disconnect', kind: disconnectKind };
+        }
+        case 'upgrade_md_prod': {
+          const version = readShortText(body.version);
+          return version !== null ? { type: 'cmd.upgradeMd', version } : { type: 'cmd.upgradeMd' };
+        }
         case 'update':
           return { type: 'init.failed', status: 'update' };
       }
     }
-    if (kind === 'Stream') return { type: 'server.stream', kind: typeof body === 'string' ? body : '' };
+    if (kind === 'Stream') return { type: 'server.stream', kind: readShortText(body) ?? '' };
     if (kind === 'Pong') return { type: 'server.phonePong', reachable: body === true };
-    if (kind === 'Msg' && isRecord(body) && body.cmd === 'ack' && typeof body.id === 'string') {
-      const level = typeof body.ack === 'number' ? (ACK_NAMES[body.ack] ?? String(body.ack)) : 'server';
+    if (kind === 'Msg' && isRecord(body) && body.cmd === 'ack') {
+      const id = readId(body.id);
+      if (id === null) throw badPush('a message ack without an id of up to 128 printable characters');
+      const ack = readInteger(body.ack);
+      const level = ack === null ? 'server' : (ACK_NAMES[ack] ?? String(ack));
+      const from = readId(body.from);
       return {
         type: 'server.receipts',
-        receipts: [
-          { type: level, id: body.id, ...(typeof body.from === 'string' ? { jid: body.from } : {}) },
-        ],
+        receipts: [{ type: level, id, ...(from !== null ? { jid: from } : {}) }],
       };
     }
     return { type: 'server.activity' };

@@ -1,10 +1,16 @@
 // A Session over the legacy machine (docs/protocol.md part 2): the machine with its effects supplied
 // (the socket, the credential store, the media queue) and bridged to the public Session.
 import { randomBytes } from 'node:crypto';
-import { createActor, type SnapshotFrom } from 'xstate';
+import { createActor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { newMessageId } from '../../codec/index.ts';
 import { mediaFields, toBase64, x25519KeyPair } from '../../crypto/index.ts';
-import { type Credentials, type MediaItem, sessionMachine } from '../../machines/index.ts';
+import {
+  type Credentials,
+  DEFAULT_LIMITS,
+  type MediaItem,
+  sessionMachine,
+  withDefaults,
+} from '../../machines/index.ts';
 import { MemoryCredentialStore } from '../credential-store.ts';
 import { bridgeSession, SessionEventStream } from '../session-bridge.ts';
 import type { CreateSessionOptions, ProtocolStats, Session } from '../session-types.ts';
@@ -46,17 +52,31 @@ const providedMachine = sessionMachine.provide({
 
 type LegacySnapshot = SnapshotFrom<typeof sessionMachine>;
 
+/** An error an effect threw, as one line for an `error` event. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export async function createLegacySession(options: CreateSessionOptions): Promise<Session> {
   const store = options.store ?? new MemoryCredentialStore();
   const credentials = await store.load();
   const stats: ProtocolStats = { framesIn: 0, framesOut: 0, framesDropped: 0 };
   const events = new SessionEventStream();
   let storeWrites: Promise<void> = Promise.resolve();
-  const reportError = (where: 'store' | 'queue', error: unknown) =>
-    events.tell({ type: 'error', where, message: (error as Error).message });
+  const reportError = (where: 'store' | 'queue' | 'inspect', error: unknown) =>
+    events.tell({ type: 'error', where, message: messageOf(error) });
+  // Bound once the bridge exists: an exception in this session's effects ends this session only.
+  let crash: (error: unknown, where?: string) => void = () => undefined;
+  const limits = withDefaults(DEFAULT_LIMITS, options.limits);
 
   const effects: SessionEffects = {
-    socket: { url: options.url, ...(options.origin ? { origin: options.origin } : {}), stats },
+    socket: {
+      url: options.url,
+      ...(options.origin ? { origin: options.origin } : {}),
+      stats,
+      limits: { maxRefLength: limits.maxRefLength, maxTokenLength: limits.maxTokenLength },
+      onFault: (error) => crash(error, 'socket'),
+    },
     storeCredentials: (saved) => {
       storeWrites = storeWrites.then(() => store.save(saved)).catch((e) => reportError('store', e));
     },
@@ -67,39 +87,59 @@ export async function createLegacySession(options: CreateSessionOptions): Promis
       const queue = options.queue;
       if (!queue) return;
       for (const { media, messageId, chat } of items) {
-        queue
-          .enqueue({
-            type: media.type,
-            mediaKey: media.mediaKey,
-            ...mediaFields(media),
-            messageId,
-            chatJid: chat,
-          })
+        // A queue that throws at once must not reach the machine: it would end the session.
+        Promise.resolve()
+          .then(() =>
+            queue.enqueue({
+              type: media.type,
+              mediaKey: media.mediaKey,
+              ...mediaFields(media),
+              messageId,
+              chatJid: chat,
+            }),
+          )
           .then(({ id }) => events.tell({ type: 'media.queued', id, messageId }))
           .catch((error) => reportError('queue', error));
       }
     },
   };
+  const inspect = options.inspect;
 
-  const actor = createActor(providedMachine, {
-    input: {
-      clientId: credentials?.clientId ?? newClientId(),
-      credentials,
-      keyPair: x25519KeyPair(),
-      ...(options.description ? { description: options.description } : {}),
-      ...(options.loginMode ? { loginMode: options.loginMode } : {}),
-      ...(options.timing ? { timing: options.timing } : {}),
-      ...(options.random ? { random: options.random } : {}),
-    },
-    ...(options.inspect ? { inspect: options.inspect } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-  effectsBySystem.set(actor.system, effects);
+  const makeActor = (from: Credentials | null) => {
+    const actor = createActor(providedMachine, {
+      input: {
+        clientId: from?.clientId ?? clientId,
+        credentials: from,
+        newKeyPair: x25519KeyPair,
+        ...(options.description ? { description: options.description } : {}),
+        ...(options.loginMode ? { loginMode: options.loginMode } : {}),
+        ...(options.timing ? { timing: options.timing } : {}),
+        ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.random ? { random: options.random } : {}),
+      },
+      ...(inspect
+        ? {
+            inspect: (event: InspectionEvent) => {
+              try {
+                inspect(event);
+              } catch (error) {
+                reportError('inspect', error);
+              }
+            },
+          }
+        : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    effectsBySystem.set(actor.system, effects);
+    return actor;
+  };
+  const clientId = credentials?.clientId ?? newClientId();
 
-  return bridgeSession<LegacySnapshot>(
+  const bridged = bridgeSession<LegacySnapshot>(
     {
       name: options.name ?? credentials?.wid ?? 'session',
-      actor,
+      actor: makeActor(credentials),
+      revive: (snapshot) => makeActor(snapshot.context.credentials),
       stats,
       facts: ({ context }) => ({
         reason: context.failure,
@@ -117,4 +157,6 @@ export async function createLegacySession(options: CreateSessionOptions): Promis
     },
     events,
   );
+  crash = bridged.crash;
+  return bridged.session;
 }

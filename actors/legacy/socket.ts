@@ -3,12 +3,12 @@
 // Frames are counted here, once, for the session. Stopping the actor (leaving the machine's `online`
 // state) closes the socket.
 import { Observable } from 'rxjs';
-import { map } from 'rxjs/operators';
 import WebSocket from 'ws';
 import { fromCallback } from 'xstate';
 import type { SocketActorInput, SocketCommand, SocketEvent } from '../../machines/legacy/index.ts';
 import type { ProtocolStats } from '../session-types.ts';
 import { ClientProtocol } from './client-protocol.ts';
+import type { FieldLimits } from './server-fields.ts';
 
 export const WHATSAPP_ORIGIN = 'https://web.whatsapp.com';
 
@@ -20,6 +20,13 @@ export interface SocketOptions {
   handshakeTimeout?: number;
   /** Counters shared across the session's sockets (frames in/out/dropped). */
   stats?: ProtocolStats;
+  /** The field sizes the receiver accepts (SessionLimits). */
+  limits?: FieldLimits;
+  /**
+   * This actor's own code threw (a bug, or an input nothing validated): the session ends, the process
+   * does not. Without it the frame is dropped as unreadable.
+   */
+  onFault?: (error: unknown) => void;
 }
 
 interface InboundFrame {
@@ -64,12 +71,27 @@ function openSocket(
   sendBack: (event: SocketEvent) => void,
   receive: (listener: (command: SocketCommand) => void) => void,
 ): () => void {
-  const protocol = new ClientProtocol({ keys: input.keys });
+  const protocol = new ClientProtocol({
+    keys: input.keys,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   const shared = options.stats;
   let stopped = false;
   let lastError = '';
   const report = (event: SocketEvent) => {
     if (!stopped) sendBack(event);
+  };
+  // Socket callbacks run outside XState: an exception here would reach the process, so it ends this
+  // session instead (onFault), and every other session in the process carries on.
+  const fault = (error: unknown) => {
+    if (stopped) return;
+    if (options.onFault) options.onFault(error);
+    else
+      report({
+        type: 'server.frameDropped',
+        code: 'FRAME_MALFORMED',
+        reason: `the receiver failed: ${(error as Error)?.message ?? String(error)}`,
+      });
   };
 
   const ws = new WebSocket(options.url, {
@@ -77,19 +99,22 @@ function openSocket(
     maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
     handshakeTimeout: options.handshakeTimeout ?? 10_000,
   });
-  const subscription = inboundFrames(ws)
-    .pipe(
-      map((frame) =>
-        protocol.incoming(frame.isBinary ? frame.data : frame.data.toString('utf8'), frame.isBinary),
-      ),
-    )
-    .subscribe((event) => {
-      if (shared) {
-        shared.framesIn += 1;
-        if (event.type === 'server.frameDropped') shared.framesDropped += 1;
+  const subscription = inboundFrames(ws).subscribe({
+    next: (frame) => {
+      try {
+        const text = frame.isBinary ? frame.data : frame.data.toString('utf8');
+        const event = protocol.incoming(text, frame.isBinary);
+        if (shared) {
+          shared.framesIn += 1;
+          if (event.type === 'server.frameDropped') shared.framesDropped += 1;
+        }
+        report(event);
+      } catch (error) {
+        fault(error);
       }
-      report(event);
-    });
+    },
+    error: fault,
+  });
 
   ws.on('open', () => report({ type: 'socket.open' }));
   ws.on('error', (error) => {
@@ -113,8 +138,12 @@ function openSocket(
       return;
     }
     if (ws.readyState !== WebSocket.OPEN) return;
-    for (const frame of frames) ws.send(frame);
-    if (shared) shared.framesOut += frames.length;
+    try {
+      for (const frame of frames) ws.send(frame);
+      if (shared) shared.framesOut += frames.length;
+    } catch (error) {
+      fault(error);
+    }
   });
 
   return () => {

@@ -2,6 +2,7 @@
 // checked against what remains before anything is read or allocated, and every failure is a CodecError
 // carrying the offset. Token lookups are array indexing; text goes through one shared TextDecoder.
 import { CodecError } from '../errors.ts';
+import { isJidPart } from './jid.ts';
 import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr, WIRE } from './node.ts';
 import { type Dictionary, TOKENS_V11, tokenTables, USER_SERVER } from './tokens.ts';
 
@@ -212,10 +213,11 @@ class BinaryReader {
 
   private readJidPair(): string {
     const userAt = this.index;
-    const user = this.readString(this.byte(), userAt);
+    const user = this.readJidPart(userAt);
     const serverAt = this.index;
-    const server = this.readString(this.byte(), serverAt);
-    if (server === null) this.fail('BAD_STRING', 'JID_PAIR without a server', serverAt);
+    const server = this.readJidPart(serverAt);
+    if (server === null || server.length === 0)
+      this.fail('BAD_STRING', 'JID_PAIR without a server', serverAt);
     return user === null ? server : `${user}@${server}`;
   }
 
@@ -223,10 +225,23 @@ class BinaryReader {
     const agent = this.byte();
     const device = this.byte();
     const userAt = this.index;
-    const user = this.readString(this.byte(), userAt);
+    const user = this.readJidPart(userAt);
     if (user === null) this.fail('BAD_STRING', 'JID_AD without a user', userAt);
     // Agent and device 0 are the defaults and are left out of the text form.
     return `${user}${agent ? `.${agent}` : ''}${device ? `:${device}` : ''}@${USER_SERVER}`;
+  }
+
+  /**
+   * One part of a JID (a user or a server). A part is never a JID itself: nesting them would recurse once
+   * per byte pair, past the node depth limit. It holds no `@`, `,` or control character.
+   */
+  private readJidPart(at: number): string | null {
+    const tag = this.byte();
+    if (tag === WIRE.JID_PAIR || tag === WIRE.JID_AD) this.fail('BAD_JID', 'a JID inside a JID', at);
+    const part = this.readString(tag, at);
+    if (part !== null && !isJidPart(part))
+      this.fail('BAD_JID', 'a JID part with "@", "," or a control character', at);
+    return part;
   }
 
   private readPacked(pairs: readonly (string | null)[], kind: string): string {

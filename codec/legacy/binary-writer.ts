@@ -1,6 +1,7 @@
 // Encoder for legacy binary nodes, making docs/protocol.md §3's encoder choices: tokens first, then JID pairs
 // with packed users, then raw BINARY_* strings. Writes into one growable buffer.
 import { CodecError } from '../errors.ts';
+import { isJidPart } from './jid.ts';
 import { type BinaryNode, PACKED_MAX, WIRE } from './node.ts';
 import { type Dictionary, TOKENS_V11, tokenTables } from './tokens.ts';
 
@@ -134,7 +135,8 @@ class BinaryWriter {
       return;
     }
     const at = text.indexOf('@');
-    if (at >= 1) {
+    // Only a JID whose parts the decoder takes goes out as JID_PAIR; anything else is a raw string.
+    if (at >= 1 && isJidPart(text.slice(0, at)) && at + 1 < text.length && isJidPart(text.slice(at + 1))) {
       this.byte(WIRE.JID_PAIR);
       this.writeJidUser(text.slice(0, at));
       this.writeString(text.slice(at + 1));

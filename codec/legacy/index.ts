@@ -25,7 +25,15 @@ export {
   readIncomingNode,
   summarizeMessage,
 } from './incoming.ts';
-export { formatJid, fromProtoJid, type JidParts, parseJid, toProtoJid, userJid } from './jid.ts';
+export {
+  formatJid,
+  fromProtoJid,
+  isJidPart,
+  type JidParts,
+  parseJid,
+  toProtoJid,
+  userJid,
+} from './jid.ts';
 export { FLAG, METRIC, type MetricName } from './metrics.ts';
 export type { BinaryNode, NodeAttrs, NodeContent } from './node.ts';
 export { type JsonNode, jsonToNode, nodeToJson } from './node-json.ts';

@@ -10,16 +10,26 @@ export interface JidParts {
 }
 
 const USER_RE = /^([^.:@]*)(?:\.(\d+))?(?::(\d+))?$/;
+/** What no part of a JID holds: it would read as another JID, a frame field, or a terminal command. */
+const JID_PART_FORBIDDEN = /[@,\p{Cc}]/u;
+
+/** Whether `text` can be a user or a server of a JID: no `@`, `,` or control character. */
+export function isJidPart(text: string): boolean {
+  return !JID_PART_FORBIDDEN.test(text);
+}
 
 export function parseJid(jid: string): JidParts {
   if (typeof jid !== 'string' || jid.length === 0)
     throw new CodecError('BAD_JID', 'a JID is a non-empty string');
   const at = jid.indexOf('@');
-  if (at < 0) return { user: '', server: jid };
+  if (at < 0) {
+    if (!isJidPart(jid)) throw new CodecError('BAD_JID', `malformed JID ${JSON.stringify(jid)}`);
+    return { user: '', server: jid };
+  }
   const server = jid.slice(at + 1);
   const match = USER_RE.exec(jid.slice(0, at));
-  if (!match || server.length === 0 || server.includes('@'))
-    throw new CodecError('BAD_JID', `malformed JID ${jid}`);
+  if (!match || server.length === 0 || !isJidPart(server) || !isJidPart(match[1]!))
+    throw new CodecError('BAD_JID', `malformed JID ${JSON.stringify(jid)}`);
   const parts: JidParts = { user: match[1]!, server };
   if (match[2] !== undefined) parts.agent = Number(match[2]);
   if (match[3] !== undefined) parts.device = Number(match[3]);

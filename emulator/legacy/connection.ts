@@ -390,14 +390,27 @@ export class Connection {
       curr: SERVER_VERSION,
       time: this.host.now(),
     };
+    const body = this.faultyAnswer('init') ?? answer;
     // Fault: the answer comes late, after the frames that follow init (a login) were answered.
     const late = this.faults.take('initLate');
-    if (late) setTimeout(() => this.sendJson(tag, answer), late.ms);
-    else this.sendJson(tag, answer);
+    if (late) setTimeout(() => this.sendJson(tag, body), late.ms);
+    else this.sendJson(tag, body);
   }
 
   private answerRef(context: ConnectionContext): void {
-    this.sendJson(tagOf(context.request), { status: 200, ref: context.ref?.value, ttl: this.host.refTtlMs });
+    const answer = { status: 200, ref: context.ref?.value, ttl: this.host.refTtlMs };
+    this.sendJson(tagOf(context.request), this.faultyAnswer('reref') ?? answer);
+  }
+
+  /** Fault (a hostile or odd server, for client tests): the next init or reref answer is this body. */
+  private faultyAnswer(at: 'init' | 'reref'): Record<string, unknown> | undefined {
+    return this.faults.take('answer', (r) => r.at === at)?.body;
+  }
+
+  /** A Conn push, with the fields of a connFields fault over its own. */
+  private pushConnPayload([kind, body]: ReturnType<typeof connPayload>): void {
+    const fields = this.faults.take('connFields')?.fields;
+    this.pushJson([kind, fields ? { ...body, ...fields } : body]);
   }
 
   private pushUpgrade(): void {
@@ -410,12 +423,12 @@ export class Connection {
     const session = held(context);
     const { phone, tokens } = this.host.connView(session.clientId);
     if (!pairing || !context.scan) {
-      this.pushJson(connPayload(phone, tokens, {}));
+      this.pushConnPayload(connPayload(phone, tokens, {}));
       return;
     }
     const secret = buildPairingSecret(context.scan.clientPublicKey, session.keys);
     if (this.faults.take('badSecret')) secret[40]! ^= 0x01;
-    this.pushJson(connPayload(phone, tokens, { ref: context.ref?.value, secret: toBase64(secret) }));
+    this.pushConnPayload(connPayload(phone, tokens, { ref: context.ref?.value, secret: toBase64(secret) }));
   }
 
   private pushStreamAndProps(): void {

@@ -19,6 +19,10 @@ export type FaultRule =
   | { kind: 'challenge'; times?: number }
   | { kind: 'loginStatus'; status: 400 | 401 | 403 | 405 | 409 | 419 | 500; times?: number }
   | { kind: 'badSecret'; times?: number }
+  // A hostile or odd server, for client tests: the next init or reref answer is `body` instead, and the
+  // next Conn push carries `fields` over its own (docs/protocol.md §2.1-2.3).
+  | { kind: 'answer'; at: 'init' | 'reref'; body: Record<string, unknown>; times?: number }
+  | { kind: 'connFields'; fields: Record<string, unknown>; times?: number }
   | { kind: 'cdn'; status?: 404 | 410 | 500; body?: 'truncate' | 'corrupt' | 'empty'; times?: number };
 
 export type FaultKind = FaultRule['kind'];
@@ -29,6 +33,10 @@ export class FaultError extends Error {}
 
 function isStep(value: unknown): value is Step {
   return typeof value === 'string' && (STEPS as readonly string[]).includes(value);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function positiveInt(value: unknown): boolean {
@@ -83,6 +91,13 @@ export function parseFaultRule(input: unknown): FaultRule {
       if (rule.body !== undefined && !['truncate', 'corrupt', 'empty'].includes(rule.body as string)) {
         throw new FaultError('cdn.body is truncate, corrupt or empty');
       }
+      break;
+    case 'answer':
+      if (rule.at !== 'init' && rule.at !== 'reref') throw new FaultError('answer needs "at": init or reref');
+      if (!isObject(rule.body)) throw new FaultError('answer needs "body", a JSON object');
+      break;
+    case 'connFields':
+      if (!isObject(rule.fields)) throw new FaultError('connFields needs "fields", a JSON object');
       break;
     case 'corruptHmac':
     case 'dropPing':

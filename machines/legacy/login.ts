@@ -1,11 +1,16 @@
 // Login and challenge (docs/protocol.md §2.5): a session with keys restores by `login` (takeover or
 // reconnect), re-sent while unanswered; the server may challenge stale tokens, answered with
 // HMAC(macKey, challenge). The login's status decides where the session goes.
-import { assertEvent, sendTo } from 'xstate';
+import { assertEvent, assign, sendTo } from 'xstate';
 import { challengeAnswer } from '../../crypto/index.ts';
 import { qrSetup } from './qr.ts';
-import { ADOPT_TOKENS, fail, forget } from './session-setup.ts';
-import type { SocketCommand } from './session-types.ts';
+import { ADOPT_TOKENS, fail, forget, silence, timer } from './session-setup.ts';
+import type { SessionContext, SocketCommand } from './session-types.ts';
+
+/** The next wait in loggingIn: a re-send interval, or what is left of loginTimeout when that is less. */
+function loginTick(context: SessionContext): number {
+  return Math.max(0, Math.min(context.timing.loginResend, context.timing.loginTimeout - context.loginWaited));
+}
 
 export const loginSetup = qrSetup.extend({
   actions: {
@@ -20,21 +25,40 @@ export const loginSetup = qrSetup.extend({
         clientId: credentials.clientId,
       };
     }),
+    countLoginWait: assign(({ context }) => ({ loginWaited: context.loginWaited + loginTick(context) })),
+    /** 401 to the current tokens: the next login sends the ones they replaced (docs/protocol.md §2.5). */
+    usePreviousTokens: assign(({ context }) => {
+      const { previous, ...credentials } = context.credentials!;
+      return { credentials: { ...credentials, ...previous! } };
+    }),
   },
   guards: {
     tosBlocked: ({ event }) => {
       assertEvent(event, 'login.result');
       return (event.tos ?? 0) >= 2;
     },
+    loginDeadlinePassed: ({ context }) =>
+      context.loginWaited + loginTick(context) >= context.timing.loginTimeout,
+    /** 401 to the current tokens, and the ones a rotation replaced may still be good: try them first. */
+    previousTokensToTry: ({ context, event }) => {
+      assertEvent(event, 'login.result');
+      return event.status === 401 && context.credentials?.previous !== undefined;
+    },
   },
   delays: {
-    loginResend: ({ context }) => context.timing.loginResend,
+    loginResend: ({ context }) => timer(loginTick(context)),
+    challengeTimeout: ({ context }) => timer(context.timing.challengeTimeout),
   },
 });
 
 /** §2.5's login statuses, shared by initializing (an early answer) and loggingIn. */
 export const LOGIN_OUTCOMES = [
   { guard: { type: 'status', params: { status: 200 } }, target: '#session.online.ready' },
+  {
+    guard: 'previousTokensToTry',
+    target: '#session.usingPreviousTokens',
+    actions: 'usePreviousTokens',
+  },
   {
     guard: { type: 'status', params: { status: 401 } },
     target: '#session.loggedOut',
@@ -66,8 +90,13 @@ export const LOGIN_OUTCOMES = [
 ] as const;
 
 export const loggingInState = loginSetup.createStateConfig({
-  description: 'Restoring with login (takeover or reconnect); re-sent while unanswered.',
-  after: { loginResend: { target: 'loggingIn', reenter: true, actions: 'resendLogin' } },
+  description: 'Restoring with login (takeover or reconnect); re-sent while unanswered, until loginTimeout.',
+  after: {
+    loginResend: [
+      { guard: 'loginDeadlinePassed', ...silence('the login', 'loginTimeout') },
+      { target: 'loggingIn', reenter: true, actions: ['countLoginWait', 'resendLogin'] },
+    ],
+  },
   on: {
     'server.conn': ADOPT_TOKENS,
     'cmd.challenge': 'challenged',
@@ -78,6 +107,7 @@ export const loggingInState = loginSetup.createStateConfig({
 export const challengedState = loginSetup.createStateConfig({
   description: 'The server challenged stale tokens; answered with HMAC(macKey, challenge).',
   entry: 'answerChallenge',
+  after: { challengeTimeout: silence('the challenge answer', 'challengeTimeout') },
   on: {
     'challenge.result': [
       { guard: { type: 'status', params: { status: 200 } }, target: 'ready' },

@@ -3,7 +3,7 @@
 // the session leaves only when asked (RESTART, TAKE_OVER). Each resting state carries a reason.
 import { emit } from 'xstate';
 import { readySetup } from './ready.ts';
-import { fail, LOGGED_OUT } from './session-setup.ts';
+import { fail, LOGGED_OUT, timer } from './session-setup.ts';
 import type { SessionContext, SessionEmitted } from './session-types.ts';
 
 /** Exponential backoff with "equal jitter": between half and all of base·2^attempt, capped. */
@@ -43,7 +43,7 @@ export const offlineSetup = readySetup.extend({
     firstTimeFor405: ({ context }) => !context.retriedAfter405,
   },
   delays: {
-    reconnectBackoff: ({ context }) => context.backoff,
+    reconnectBackoff: ({ context }) => timer(context.backoff),
   },
 });
 
@@ -57,6 +57,12 @@ export const offlineStates = {
       { guard: 'firstTimeFor405', target: 'online', actions: 'mark405Retry' },
       { target: 'failed', actions: fail('alreadyLoggedIn') },
     ],
+  }),
+  usingPreviousTokens: offlineSetup.createStateConfig({
+    description:
+      '401 to the current tokens while the ones they replaced may still be good: one login with those on a fresh socket (docs/protocol.md §2.5).',
+    tags: ['offline'],
+    always: 'online',
   }),
   reconnecting: offlineSetup.createStateConfig({
     description: 'Backoff with jitter, then a new socket; a session with keys restores by login.',

@@ -4,8 +4,13 @@
 import { assertEvent, assign, emit, sendTo } from 'xstate';
 import { buildQrText } from '../../codec/index.ts';
 import { deriveSessionKeys, fromBase64, type SessionKeys } from '../../crypto/index.ts';
-import { fail, STORE_CREDENTIALS, sessionSetup } from './session-setup.ts';
-import type { Credentials, SessionEmitted, SocketCommand } from './session-types.ts';
+import { fail, STORE_CREDENTIALS, sessionSetup, silence, timer } from './session-setup.ts';
+import type { Credentials, SessionContext, SessionEmitted, SocketCommand } from './session-types.ts';
+
+/** A server's ttl as the client believes it: at most qrTtlMax (a huge one must not overflow a timer). */
+function believedTtl(context: SessionContext, ttl: number): number {
+  return timer(Math.min(ttl, context.timing.qrTtlMax));
+}
 
 /** Keys from the pairing secret (docs/protocol.md §2.4), or null when the secret is malformed or forged. */
 function pairingKeys(privateKey: Uint8Array, secret: string | undefined): SessionKeys | null {
@@ -19,22 +24,35 @@ function pairingKeys(privateKey: Uint8Array, secret: string | undefined): Sessio
 
 export const qrSetup = sessionSetup.extend({
   actions: {
-    /** init's ref is the first code (§2.2). */
-    rememberRef: assign(({ event }) => {
+    /**
+     * init's ref is the first code (§2.2) of a new pairing attempt, which gets a fresh key pair: the
+     * caller's first one, then a new one for every socket that shows codes.
+     */
+    rememberRef: assign(({ context, event }) => {
       assertEvent(event, 'init.ok');
-      return { ref: event.ref, ttl: event.ttl, qrIndex: 0 };
+      return {
+        ref: event.ref,
+        ttl: believedTtl(context, event.ttl),
+        qrIndex: 0,
+        keyPair: context.firstKeyPair ?? context.newKeyPair(),
+        firstKeyPair: null,
+      };
     }),
     /** A reref's ref replaces it; its ttl too when the server sent one. */
     rememberNewRef: assign(({ context, event }) => {
       assertEvent(event, 'reref.result');
-      return { ref: event.ref ?? context.ref, ttl: event.ttl ?? context.ttl, qrIndex: context.qrIndex + 1 };
+      return {
+        ref: event.ref ?? context.ref,
+        ttl: event.ttl === undefined ? context.ttl : believedTtl(context, event.ttl),
+        qrIndex: context.qrIndex + 1,
+      };
     }),
     emitQr: emit(
       ({ context }): SessionEmitted => ({
         type: 'qr',
         text: buildQrText({
           ref: context.ref!,
-          publicKey: context.keyPair.publicKey,
+          publicKey: context.keyPair!.publicKey,
           clientId: context.clientId,
         }),
         ref: context.ref!,
@@ -48,7 +66,7 @@ export const qrSetup = sessionSetup.extend({
       return { pairingConn: event.conn };
     }),
     derivePairingKeys: assign({
-      pairingKeys: ({ context }) => pairingKeys(context.keyPair.privateKey, context.pairingConn?.secret),
+      pairingKeys: ({ context }) => pairingKeys(context.keyPair!.privateKey, context.pairingConn?.secret),
     }),
     adoptPairing: sessionSetup.enqueueActions(({ context, enqueue }) => {
       const conn = context.pairingConn!;
@@ -77,10 +95,14 @@ export const qrSetup = sessionSetup.extend({
       return event.status === 200 && !!event.ref;
     },
     pairingKeysValid: ({ context }) => context.pairingKeys !== null,
+    /** The client keeps the server's budget itself (§2.2): a server that grants every reref gets 6 codes. */
+    qrBudgetLeft: ({ context }) => context.qrIndex + 1 < context.limits.qrCodesPerSocket,
   },
   delays: {
-    qrRefresh: ({ context }) => Math.max(0, context.ttl - context.timing.qrRefreshMargin),
-    qrLifetime: ({ context }) => context.ttl,
+    qrRefresh: ({ context }) => timer(context.ttl - context.timing.qrRefreshMargin),
+    /** What is left of the current ref once no other follows it: it was asked for qrRefreshMargin early. */
+    qrExpiry: ({ context }) => timer(Math.min(context.ttl, context.timing.qrRefreshMargin)),
+    rerefTimeout: ({ context }) => timer(context.timing.rerefTimeout),
   },
 });
 
@@ -98,10 +120,11 @@ export const qrState = qrSetup.createStateConfig({
   states: {
     showing: {
       entry: 'emitQr',
-      after: { qrRefresh: 'rerefing' },
+      after: { qrRefresh: [{ guard: 'qrBudgetLeft', target: 'rerefing' }, { target: 'kept' }] },
     },
     rerefing: {
       entry: 'sendReref',
+      after: { rerefTimeout: silence('a reref', 'rerefTimeout') },
       on: {
         'reref.result': [
           { guard: 'rerefWithRef', target: 'showing', actions: 'rememberNewRef' },
@@ -111,8 +134,9 @@ export const qrState = qrSetup.createStateConfig({
       },
     },
     kept: {
-      description: '304: the server keeps the current ref; no more rerefs on this socket.',
-      after: { qrLifetime: REFS_EXHAUSTED },
+      description:
+        'No more rerefs on this socket (a 304, or the budget is spent): the current code lives until its own expiry.',
+      after: { qrExpiry: REFS_EXHAUSTED },
     },
   },
 });

@@ -5,7 +5,13 @@
 import { assertEvent, emit, sendTo } from 'xstate';
 import { summarizeMessage } from '../../codec/index.ts';
 import { connectSetup } from './connect.ts';
-import { ADOPT_TOKENS, COUNT_DROPPED_FRAME, LOGGED_OUT_ACTIONS, type MediaItem } from './session-setup.ts';
+import {
+  ADOPT_TOKENS,
+  COUNT_DROPPED_FRAME,
+  LOGGED_OUT_ACTIONS,
+  type MediaItem,
+  timer,
+} from './session-setup.ts';
 import type { SessionEmitted, SocketCommand } from './session-types.ts';
 
 export const readySetup = connectSetup.extend({
@@ -19,9 +25,11 @@ export const readySetup = connectSetup.extend({
       return { type: 'send.text', jid: event.jid, text: event.text, id: event.id };
     }),
     markReady: connectSetup.enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ reconnectAttempts: 0, retriedAfter405: false });
+      enqueue.assign({ retriedAfter405: false });
       enqueue.emit({ type: 'ready', wid: context.credentials?.wid ?? '' });
     }),
+    /** Ready long enough to call the connection good again: the next drop backs off from the base. */
+    resetBackoff: connectSetup.assign({ reconnectAttempts: 0 }),
     /** Each message is summarised once: told to the application, and its media (not our own) queued. */
     deliverMessages: connectSetup.enqueueActions(({ event, enqueue }) => {
       assertEvent(event, 'server.messages');
@@ -70,10 +78,11 @@ export const readySetup = connectSetup.extend({
     },
   },
   delays: {
-    keepAliveIdle: ({ context }) => context.timing.keepAliveIdle,
-    staleTimeout: ({ context }) => context.timing.staleTimeout,
-    phoneCheck: ({ context }) => context.timing.phoneCheck,
-    logoutTimeout: ({ context }) => context.timing.logoutTimeout,
+    keepAliveIdle: ({ context }) => timer(context.timing.keepAliveIdle),
+    staleTimeout: ({ context }) => timer(context.timing.staleTimeout),
+    phoneCheck: ({ context }) => timer(context.timing.phoneCheck),
+    readyStable: ({ context }) => timer(context.timing.readyStable),
+    logoutTimeout: ({ context }) => timer(context.timing.logoutTimeout),
   },
 });
 
@@ -82,6 +91,9 @@ export const readyState = readySetup.createStateConfig({
   type: 'parallel',
   tags: ['ready'],
   entry: ['markReady', 'sendInitialQueries'],
+  // docs/protocol.md §2.6: the backoff is reset by a stable session, not by reaching ready (a server
+  // that accepts and drops at once would otherwise get a reconnect every base interval forever).
+  after: { readyStable: { actions: 'resetBackoff' } },
   on: {
     'user.sendText': { actions: 'sendText' },
     'user.logout': '#session.online.loggingOut',

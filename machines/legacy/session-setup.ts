@@ -15,8 +15,11 @@ import type {
   SessionEmitted,
   SessionEvent,
   SessionInput,
+  SessionTiming,
   SocketCommand,
+  TokenPair,
 } from './session-types.ts';
+import { MAX_TIMER_MS } from './session-types.ts';
 
 /** What the socket actor is started with: the keys when the session already has them. */
 export interface SocketActorInput {
@@ -30,14 +33,31 @@ export interface MediaItem {
   chat: string;
 }
 
-function withTokens(credentials: Credentials, conn: ConnInfo): Credentials {
+function tokensOf(source: TokenPair): TokenPair {
   return {
-    ...credentials,
-    clientToken: conn.clientToken,
-    serverToken: conn.serverToken,
-    browserToken: conn.browserToken,
-    wid: conn.wid || credentials.wid,
+    clientToken: source.clientToken,
+    serverToken: source.serverToken,
+    browserToken: source.browserToken,
   };
+}
+
+function sameTokens(a: TokenPair, b: TokenPair): boolean {
+  return a.clientToken === b.clientToken && a.serverToken === b.serverToken;
+}
+
+/**
+ * A rotation (docs/protocol.md §2.5): the Conn's tokens become the current ones, and the ones they replace
+ * are kept as `previous` until a login with the new ones succeeds (that login's own Conn replaces them).
+ * The account stays the one paired: a Conn does not move the session to another wid.
+ */
+function withTokens(credentials: Credentials, conn: ConnInfo): Credentials {
+  if (sameTokens(credentials, conn)) return credentials;
+  return { ...credentials, ...tokensOf(conn), previous: tokensOf(credentials) };
+}
+
+/** A delay as a timer can hold it: never negative, never past MAX_TIMER_MS (which would fire at once). */
+export function timer(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(MAX_TIMER_MS, Math.max(0, ms)) : MAX_TIMER_MS;
 }
 
 export const sessionSetup = setup({
@@ -68,6 +88,10 @@ export const sessionSetup = setup({
       enqueue.emit({ type: 'credentials.cleared', reason: params.reason });
     }),
     noteReason: assign((_, params: { reason: string }) => ({ lastDisconnect: params.reason })),
+    /** A waiting state's deadline passed: why the socket is given up. */
+    noteSilence: assign(({ context }, params: { what: string; deadline: keyof SessionTiming }) => ({
+      lastDisconnect: `the server left ${params.what} unanswered for ${context.timing[params.deadline] / 1000} s`,
+    })),
     /** A Conn push rotates the tokens (docs/protocol.md §2.3, §2.5): kept, then stored. */
     adoptTokens: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'server.conn');
@@ -113,6 +137,14 @@ export const STORE_CREDENTIALS = {
 
 /** Tokens rotated by a Conn push, kept and stored wherever it arrives once the session has keys. */
 export const ADOPT_TOKENS = { actions: ['adoptTokens', STORE_CREDENTIALS] } as const;
+
+/** A waiting state's deadline (SessionTiming `deadline`) passed: a new socket, after the backoff. */
+export function silence(what: string, deadline: keyof SessionTiming) {
+  return {
+    target: '#session.reconnecting',
+    actions: { type: 'noteSilence', params: { what, deadline } },
+  } as const;
+}
 
 /** A frame that could not be read is counted and reported; the session carries on. */
 export const COUNT_DROPPED_FRAME = { actions: 'countDroppedFrame' } as const;

@@ -11,15 +11,24 @@ import type {
 } from '../../codec/index.ts';
 import type { SessionKeys } from '../../crypto/index.ts';
 
-/** docs/protocol.md §2.4's stored set. Keys are raw bytes here; stores serialise them. */
-export interface Credentials {
-  clientId: string;
+/** The three tokens a Conn hands over and a login sends (docs/protocol.md §2.3, §2.5). */
+export interface TokenPair {
   clientToken: string;
   serverToken: string;
   browserToken: string;
+}
+
+/** docs/protocol.md §2.4's stored set. Keys are raw bytes here; stores serialise them. */
+export interface Credentials extends TokenPair {
+  clientId: string;
   encKey: Uint8Array;
   macKey: Uint8Array;
   wid: string;
+  /**
+   * The tokens the last rotation replaced (docs/protocol.md §2.5), kept until a login with the current
+   * ones succeeds: when the current ones are answered 401 the session tries these before it gives up.
+   */
+  previous?: TokenPair;
 }
 
 /** Why a session stopped: the end states carry one of these. */
@@ -38,7 +47,10 @@ export type FailureReason =
   | 'unlinked' // Cmd disconnect without kind
   | 'replaced' // Cmd disconnect kind replaced
   | 'loggedOut' // the user logged out
-  | 'refsExhausted'; // the QR budget ran out
+  | 'refsExhausted' // the QR budget ran out
+  | 'badServerAnswer' // init answered with fields walink refuses (a ref with a comma, …)
+  | 'unsupportedBinVersion' // a Conn announced a binary dictionary walink does not decode
+  | 'internalError'; // the session's own code failed (actors/ ends the session, the process lives on)
 
 export type LoginMode = 'takeover' | 'reconnect';
 
@@ -67,14 +79,18 @@ export type FrameDropCode =
   | 'FRAME_UNDECODABLE' // decrypted, but not a binary node (docs/protocol.md §3)
   | 'FRAME_BAD_CONN' // a Conn push without wid and tokens (docs/protocol.md §2.3)
   | 'FRAME_BAD_CHALLENGE' // a challenge that is not base64 (docs/protocol.md §2.5)
+  | 'FRAME_BAD_ANSWER' // an answer whose fields walink refuses (a reref's ref with a comma, …)
+  | 'FRAME_BAD_PUSH' // a push whose fields walink refuses (an id or kind that is not a short string)
   | 'FRAME_UNBUILDABLE'; // outbound: a command the sender could not encode
 
 /**
- * What the socket actor reports (actors/legacy/ turns frames into these), in four families:
+ * What the socket actor reports (actors/legacy/ turns frames into these), in five families:
  * - `socket.*`: the WebSocket itself opened or closed.
  * - `<request>.*`: the answer to one of our requests before or around login (`init`, `reref`, `login`,
  *   `challenge`, `logout`; docs/protocol.md §2.1-2.5, §2.7).
  * - `cmd.*`: the server's commands (`["Cmd", …]`): a challenge, an unlink or takeover, a multi-device upgrade.
+ * - `conn.unsupported`: a Conn this client cannot follow (its binary dictionary is not one walink has);
+ *   like `cmd.*` it ends the session on any socket, so it stays out of `server.*`.
  * - `server.*`: the traffic of a running session (pushes, nodes, acks, pongs, a frame that could not be
  *   read). Any of them proves the socket alive: the keep-alive listens to `server.*` (docs/protocol.md §2.6).
  *   The other families stay out of it on purpose: a transition in one of ready's regions keeps an event
@@ -85,7 +101,8 @@ export type SocketEvent =
   | { type: 'socket.open' }
   | { type: 'socket.closed'; code: number; reason: string }
   | { type: 'init.ok'; ref: string; ttl: number }
-  | { type: 'init.failed'; status: number | 'update' }
+  /** `invalid`: init was answered 200 with fields walink refuses (`reason` says which). */
+  | { type: 'init.failed'; status: number | 'update' | 'invalid'; reason?: string }
   | { type: 'reref.result'; status: number; ref?: string; ttl?: number }
   | { type: 'login.result'; status: number; tos?: number }
   | { type: 'challenge.result'; status: number }
@@ -93,6 +110,8 @@ export type SocketEvent =
   | { type: 'cmd.challenge'; challenge: Uint8Array }
   | { type: 'cmd.disconnect'; kind?: string }
   | { type: 'cmd.upgradeMd'; version?: string }
+  /** A Conn that announced a binary dictionary this client does not decode (docs/protocol.md §2.3, §3). */
+  | { type: 'conn.unsupported'; binVersion: number }
   | ServerEvent;
 
 /** The `server.*` family: a running session's traffic (see SocketEvent). */
@@ -154,12 +173,26 @@ export type SessionEmitted =
   | { type: 'failed'; reason: FailureReason }
   | { type: 'loggedOut'; reason: FailureReason };
 
-/** Every timer of the machine, in milliseconds; tests shorten them or drive them with SimulatedClock. */
+/**
+ * Every timer of the machine, in milliseconds; tests shorten them or drive them with SimulatedClock. Each
+ * waiting state has a deadline, so a server that goes silent costs a reconnect, never a wait forever.
+ * Every delay is clamped to what a timer can hold (MAX_TIMER_MS): a larger one would fire at once.
+ */
 export interface SessionTiming {
   /** Ask for a new ref this long before the current one expires (docs/protocol.md §2.2: 0.5 s). */
   qrRefreshMargin: number;
+  /** The longest ttl a server's ref is believed (a larger one is cut to this; docs/protocol.md §2.2). */
+  qrTtlMax: number;
+  /** Wait this long for init's answer before the socket is given up (docs/protocol.md §2.1). */
+  initTimeout: number;
+  /** Wait this long for a reref's answer before the socket is given up (docs/protocol.md §2.2). */
+  rerefTimeout: number;
   /** Re-send an unanswered login (docs/protocol.md §2.5: every 10 s). */
   loginResend: number;
+  /** Wait this long in all for a login's answer, re-sends included, before the socket is given up. */
+  loginTimeout: number;
+  /** Wait this long for the answer to a challenge before the socket is given up (docs/protocol.md §2.5). */
+  challengeTimeout: number;
   /** Ping after this much inbound silence (docs/protocol.md §2.6: 10-30 s). */
   keepAliveIdle: number;
   /** Give the socket up as stale when a ping is not answered within this. */
@@ -169,30 +202,71 @@ export interface SessionTiming {
   /** Reconnect backoff: base · 2^attempt, capped, then jittered to between half and all of it. */
   backoffBase: number;
   backoffMax: number;
+  /** The backoff starts again from its base only after this long in ready (a server that accepts and drops). */
+  readyStable: number;
   /** Give the server this long to confirm a logout. */
   logoutTimeout: number;
 }
 
 export const DEFAULT_TIMING: SessionTiming = {
   qrRefreshMargin: 500,
+  qrTtlMax: 120_000,
+  initTimeout: 20_000,
+  rerefTimeout: 10_000,
   loginResend: 10_000,
+  loginTimeout: 45_000,
+  challengeTimeout: 20_000,
   keepAliveIdle: 20_000,
   staleTimeout: 20_000,
   phoneCheck: 60_000,
   backoffBase: 1_000,
   backoffMax: 30_000,
+  readyStable: 60_000,
   logoutTimeout: 5_000,
 };
+
+/** The longest delay a JavaScript timer holds (2^31 − 1 ms, ~24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Limits the session keeps on its own, whatever a server sends or allows. The machine keeps the QR budget;
+ * the socket actor's receiver (actors/legacy/) refuses fields longer than the others.
+ */
+export interface SessionLimits {
+  /** QR codes one socket shows (docs/protocol.md §2.2: the server allows 6); then the last one expires. */
+  qrCodesPerSocket: number;
+  /** The longest ref accepted from init, a reref or a Conn (real ones are ~30 characters). */
+  maxRefLength: number;
+  /** The longest token, secret or challenge accepted (real tokens are 44-84 characters, secrets 192). */
+  maxTokenLength: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  qrCodesPerSocket: 6,
+  maxRefLength: 256,
+  maxTokenLength: 1024,
+};
+
+export interface KeyPair {
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+}
 
 export interface SessionInput {
   clientId: string;
   /** What the phone shows in its list of linked devices: [os or app, browser, version]. */
   description?: string[];
   credentials: Credentials | null;
-  /** X25519 key pair for pairing (docs/protocol.md §2.2); made by the caller so the machine stays pure. */
-  keyPair: { privateKey: Uint8Array; publicKey: Uint8Array };
+  /**
+   * The X25519 key pair of the first pairing attempt (docs/protocol.md §2.2); default: `newKeyPair()`.
+   * Made by the caller so the machine stays pure.
+   */
+  keyPair?: KeyPair;
+  /** A fresh X25519 key pair for each later pairing attempt (each new socket that shows QR codes). */
+  newKeyPair?: () => KeyPair;
   loginMode?: LoginMode;
   timing?: Partial<SessionTiming>;
+  limits?: Partial<SessionLimits>;
   /** Random in [0, 1) for reconnect jitter: injected so tests are deterministic. */
   random?: () => number;
 }
@@ -201,9 +275,14 @@ export interface SessionContext {
   clientId: string;
   description: string[];
   credentials: Credentials | null;
-  keyPair: { privateKey: Uint8Array; publicKey: Uint8Array };
+  /** The key pair of the current pairing attempt; null until the first socket shows a QR code. */
+  keyPair: KeyPair | null;
+  /** The caller's key pair for the first attempt, until it is used. */
+  firstKeyPair: KeyPair | null;
+  newKeyPair: () => KeyPair;
   loginMode: LoginMode;
   timing: SessionTiming;
+  limits: SessionLimits;
   random: () => number;
   ref: string | null;
   ttl: number;
@@ -211,6 +290,8 @@ export interface SessionContext {
   /** The Conn that carried the pairing secret, until its keys are derived. */
   pairingConn: ConnInfo | null;
   pairingKeys: SessionKeys | null;
+  /** How long the current login has waited so far, over its re-sends (loginTimeout). */
+  loginWaited: number;
   reconnectAttempts: number;
   lastDisconnect: string;
   /** 405 means "already logged in on this socket": reconnect once, then give up. */

@@ -6,17 +6,34 @@
 //   §2.2-2.4  qr.ts        qr (showing, rerefing, kept), pairing
 //   §2.5      login.ts     loggingIn, challenged
 //   §2.6-2.7  ready.ts     ready (stream, keepAlive, phone), loggingOut
-//   offline   offline.ts   loggingInAgain, reconnecting, and the resting states
+//   offline   offline.ts   loggingInAgain, usingPreviousTokens, reconnecting, and the resting states
 import { assertEvent } from 'xstate';
+import { x25519KeyPair } from '../../crypto/index.ts';
 import { connectingState, initializingState } from './connect.ts';
 import { challengedState, loggingInState } from './login.ts';
 import { offlineSetup, offlineStates } from './offline.ts';
 import { pairingState, qrState } from './qr.ts';
 import { loggingOutState, readyState } from './ready.ts';
 import { COUNT_DROPPED_FRAME, fail, forget, LOGGED_OUT } from './session-setup.ts';
-import { DEFAULT_TIMING } from './session-types.ts';
+import { DEFAULT_LIMITS, DEFAULT_TIMING, type SessionLimits, type SessionTiming } from './session-types.ts';
 
 const DEFAULT_DESCRIPTION = ['walink', 'Node.js', '0.1.0'];
+
+/**
+ * Numeric options (SessionTiming, SessionLimits) over their defaults; a value that is not a number ≥ 0
+ * (NaN, a string, −1) keeps the default.
+ */
+export function withDefaults<T extends { [K in keyof T]: number }>(
+  defaults: T,
+  given: Partial<T> | undefined,
+): T {
+  const result: Record<string, number> = { ...defaults };
+  for (const key of Object.keys(defaults)) {
+    const value: unknown = (given as Record<string, unknown> | undefined)?.[key];
+    if (typeof value === 'number' && value >= 0) result[key] = value;
+  }
+  return result as T;
+}
 
 /** What the `online` state itself handles: the socket's end, and what ends a session on any socket. */
 const onlineSetup = offlineSetup.extend({
@@ -40,15 +57,19 @@ export const sessionMachine = onlineSetup.createMachine({
     clientId: input.clientId,
     description: input.description ?? DEFAULT_DESCRIPTION,
     credentials: input.credentials,
-    keyPair: input.keyPair,
+    keyPair: null,
+    firstKeyPair: input.keyPair ?? null,
+    newKeyPair: input.newKeyPair ?? x25519KeyPair,
     loginMode: input.loginMode ?? 'takeover',
-    timing: { ...DEFAULT_TIMING, ...input.timing },
+    timing: withDefaults<SessionTiming>(DEFAULT_TIMING, input.timing),
+    limits: withDefaults<SessionLimits>(DEFAULT_LIMITS, input.limits),
     random: input.random ?? Math.random,
     ref: null,
     ttl: 20_000,
     qrIndex: 0,
     pairingConn: null,
     pairingKeys: null,
+    loginWaited: 0,
     reconnectAttempts: 0,
     lastDisconnect: '',
     retriedAfter405: false,
@@ -80,6 +101,7 @@ export const sessionMachine = onlineSetup.createMachine({
           { target: 'loggedOut', actions: [fail('unlinked'), ...forget('unlinked')] },
         ],
         'cmd.upgradeMd': { target: 'failed', actions: fail('needsMultiDevice') },
+        'conn.unsupported': { target: 'failed', actions: fail('unsupportedBinVersion') },
         'user.logout': LOGGED_OUT,
       },
       initial: 'connecting',

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CredentialError, FileCredentialStore, MemoryCredentialStore } from '../../actors/index.ts';
+import { toBase64 } from '../../crypto/index.ts';
 import type { Credentials } from '../../machines/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -38,6 +39,34 @@ describe('FileCredentialStore', () => {
     expect(readdirSync(join(dir, 'nested'))).toEqual(['session.json']);
   });
 
+  it('keeps the previous tokens beside the current ones (version 2)', async () => {
+    const store = new FileCredentialStore(join(dir, 's.json'));
+    const previous = { clientToken: 'client-0', serverToken: '1@server-0', browserToken: '1@browser-0' };
+    await store.save({ ...credentials(), previous });
+    expect(await store.load()).toEqual({ ...credentials(), previous });
+    expect(JSON.parse(readFileSync(store.location, 'utf8'))).toMatchObject({ version: 2, previous });
+  });
+
+  it('still reads a version 1 file (no previous tokens)', async () => {
+    const path = join(dir, 's.json');
+    const { encKey, macKey, ...rest } = credentials(4);
+    const v1 = { version: 1, ...rest, encKey: toBase64(encKey), macKey: toBase64(macKey) };
+    writeFileSync(path, JSON.stringify(v1));
+    expect(await new FileCredentialStore(path).load()).toEqual(credentials(4));
+  });
+
+  it('previous tokens that are not three strings are CORRUPT', async () => {
+    const store = new FileCredentialStore(join(dir, 's.json'));
+    await store.save(credentials());
+    const text = readFileSync(store.location, 'utf8').replace(
+      '"version": 2,',
+      '"version": 2, "previous": 5,',
+    );
+    writeFileSync(store.location, text);
+    const error = await store.load().catch((e: unknown) => e);
+    expect((error as CredentialError).code).toBe('CORRUPT');
+  });
+
   it('applies saves in the order they were made', async () => {
     const store = new FileCredentialStore(join(dir, 's.json'));
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.save(credentials(i + 1))));
@@ -54,7 +83,8 @@ describe('FileCredentialStore', () => {
 
   it.each([
     ['not JSON', '{"version":1,'],
-    ['another format', '{"version":2}'],
+    ['another format', '{"version":3}'],
+    ['a version 2 file without its fields', '{"version":2}'],
     ['a missing token', JSON.stringify({ version: 1, clientId: 'x' })],
     [
       'short keys',
@@ -106,7 +136,7 @@ describe('FileCredentialStore', () => {
         encKey: new Uint8Array(32).fill(n % 256),
         macKey: new Uint8Array(32).fill((n + 1) % 256),
       });
-      expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(1);
+      expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(2);
       // load() swept any temporary file the killed writer left behind.
       expect(readdirSync(dir)).toEqual(['session.json']);
     }

@@ -6,8 +6,10 @@ import {
   CodecError,
   decodeNode,
   encodeNode,
+  isJidPart,
   jsonFrame,
   parseClientFrame,
+  parseJid,
   parseQrText,
   parseServerFrame,
   TOKENS_V11,
@@ -46,6 +48,12 @@ const { node } = fc.letrec<{ node: BinaryNode }>((tie) => ({
   ) as fc.Arbitrary<BinaryNode>,
 }));
 
+/** Whether the encoder writes `text` as a JID pair: a user and a server that are both JID parts. */
+function isWrittenAsJid(text: string): boolean {
+  const at = text.indexOf('@');
+  return at >= 1 && at + 1 < text.length && isJidPart(text.slice(0, at)) && isJidPart(text.slice(at + 1));
+}
+
 /** What the wire gives back: string content that is not a token or a JID travels raw, as bytes. */
 function canonical([tag, nodeAttrs, content]: BinaryNode): BinaryNode {
   let out = content;
@@ -53,7 +61,7 @@ function canonical([tag, nodeAttrs, content]: BinaryNode): BinaryNode {
     typeof content === 'string' &&
     !tokens.includes(content) &&
     content !== 'c.us' &&
-    !(content.indexOf('@') >= 1)
+    !isWrittenAsJid(content)
   ) {
     out = new TextEncoder().encode(content);
   } else if (Array.isArray(content)) out = content.map(canonical);
@@ -107,6 +115,88 @@ describe('binary node properties (fast-check)', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('JIDs inside nodes (fast-check)', () => {
+  const JID_PAIR = 0xfa;
+  const JID_AD = 0xf7;
+  const BINARY_8 = 0xfc;
+  const raw = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return [BINARY_8, bytes.length, ...bytes];
+  };
+  /** `[tag, {k: <jid>}]` where <jid> is `depth` JID_PAIRs nested in the server (or user) position. */
+  function nestedJid(depth: number, inUser: boolean): Uint8Array {
+    const jid: number[] = [];
+    for (let i = 0; i < depth; i++) jid.push(JID_PAIR, ...(inUser ? [] : raw('u')));
+    jid.push(...raw('s'));
+    if (inUser) for (let i = 0; i < depth; i++) jid.push(...raw('s'));
+    return new Uint8Array([0xf8, 3, ...raw('n'), ...raw('k'), ...jid]);
+  }
+
+  it('JID pairs nested in a JID are a CodecError (BAD_JID) at any depth, never a RangeError', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 20_000 }), fc.boolean(), (depth, inUser) => {
+        const error = (() => {
+          try {
+            decodeNode(nestedJid(depth, inUser));
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(error).toBeInstanceOf(CodecError);
+        expect((error as CodecError).code).toBe('BAD_JID');
+      }),
+      { numRuns: 100 },
+    );
+    expect(decodeNode(nestedJid(1, false))).toEqual(['n', { k: 'u@s' }, null]);
+  });
+
+  it('a JID_PAIR or JID_AD part with "@", "," or a control character is refused (BAD_JID)', () => {
+    const part = fc
+      .tuple(
+        fc.string({ maxLength: 8 }),
+        fc.constantFrom('@', ',', '\u0000', '\n', '\u001b', '\u007f'),
+        fc.string({ maxLength: 8 }),
+      )
+      .map(([a, bad, b]) => a + bad + b);
+    fc.assert(
+      fc.property(part, fc.constantFrom('user', 'server', 'ad'), (text, where) => {
+        const jid =
+          where === 'ad'
+            ? [JID_AD, 0, 0, ...raw(text)]
+            : where === 'user'
+              ? [JID_PAIR, ...raw(text), ...raw('c')]
+              : [JID_PAIR, ...raw('u'), ...raw(text)];
+        expect(() => decodeNode(new Uint8Array([0xf8, 3, ...raw('n'), ...raw('k'), ...jid]))).toThrow(
+          expect.objectContaining({ code: 'BAD_JID' }),
+        );
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('strings with "@" round-trip whatever their parts hold (written raw when they are no JID)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 6 }), { minLength: 2, maxLength: 5 }), (parts) => {
+        const text = parts.join('@');
+        const [, attributes] = decodeNode(encodeNode(['n', { k: text }, null]));
+        expect(attributes).toEqual({ k: text });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('parseJid refuses parts with "@", "," or control characters, and takes real JIDs', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9]{5,15}(\.[0-9]{1,2})?(:[0-9]{1,2})?@(c\.us|g\.us)$/), (jid) => {
+        expect(() => parseJid(jid)).not.toThrow();
+      }),
+      { numRuns: 1_000 },
+    );
+    for (const jid of ['491@c.us,x', '49,1@c.us', '491@c\u0000us', '491\n@c.us', 'a@b@c', 'c,us'])
+      expect(() => parseJid(jid)).toThrow(expect.objectContaining({ code: 'BAD_JID' }));
   });
 });
 

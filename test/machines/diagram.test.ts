@@ -85,12 +85,14 @@ describe('machine structure', () => {
       'online.pairing [null] failed',
       'loggingInAgain [firstTimeFor405] online',
       'loggingInAgain [null] failed',
+      'usingPreviousTokens [null] online',
     ]);
   });
 
   it('labels delays, guards and eventless transitions by name', () => {
     const labels = describeMachine(sessionMachine).transitions.map((t) => [t.id, t.guard]);
-    expect(labels).toContainEqual(['online.qr.showing after qrRefresh#0', null]);
+    expect(labels).toContainEqual(['online.qr.showing after qrRefresh#0', 'qrBudgetLeft']);
+    expect(labels).toContainEqual(['online.qr.showing after qrRefresh#1', null]);
     expect(labels).toContainEqual(['online.loggingIn login.result#0', 'status(200)']);
     expect(labels).toContainEqual(['online.pairing always#0', 'pairingKeysValid']);
   });

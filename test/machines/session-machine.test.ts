@@ -7,6 +7,7 @@ import {
   backoffDelay,
   type Credentials,
   type SessionEvent,
+  type SessionTiming,
   type SocketActorInput,
   type SocketCommand,
   sessionMachine,
@@ -27,8 +28,15 @@ function credentials(): Credentials {
   };
 }
 
-function harness(options: { credentials?: Credentials | null; random?: () => number } = {}) {
-  const clock = new SimulatedClock();
+function harness(
+  options: {
+    credentials?: Credentials | null;
+    random?: () => number;
+    timing?: Partial<SessionTiming>;
+    clock?: SimulatedClock | null;
+  } = {},
+) {
+  const clock = options.clock === null ? null : (options.clock ?? new SimulatedClock());
   const commands: SocketCommand[] = [];
   const sockets: SocketActorInput[] = [];
   const stored: Credentials[] = [];
@@ -51,12 +59,13 @@ function harness(options: { credentials?: Credentials | null; random?: () => num
     },
   });
   const actor = createActor(machine, {
-    clock,
+    ...(clock ? { clock } : {}),
     input: {
       clientId: CLIENT_ID,
       credentials: options.credentials ?? null,
       keyPair,
       random: options.random ?? (() => 0.5),
+      ...(options.timing ? { timing: options.timing } : {}),
     },
   });
   const states: string[] = [];
@@ -69,7 +78,7 @@ function harness(options: { credentials?: Credentials | null; random?: () => num
   actor.start();
   return {
     actor: actor as typeof actor & AnyActorRef,
-    clock,
+    clock: clock!,
     commands,
     sockets,
     stored,
@@ -159,14 +168,14 @@ describe('session machine: pairing', () => {
     expect(h.sockets).toHaveLength(2);
   });
 
-  it('a 304 keeps the ref, and its expiry ends the QR', () => {
+  it('a 304 keeps the ref until its own expiry (0.5 s after the reref was asked), then the QR ends', () => {
     const h = harness();
     h.send({ type: 'socket.open' });
     h.send({ type: 'init.ok', ref: '1@r0', ttl: 4_000 });
     h.clock.increment(3_500);
     h.send({ type: 'reref.result', status: 304 });
     expect(h.state()).toBe('online.qr.kept');
-    h.clock.increment(3_999);
+    h.clock.increment(499);
     expect(h.state()).toBe('online.qr.kept');
     h.clock.increment(1);
     expect(h.state()).toBe('refsExhausted');
@@ -363,5 +372,253 @@ describe('backoff', () => {
     expect(backoffDelay({ timing, random: () => 0 }, 3)).toBe(4000);
     expect(backoffDelay({ timing, random: () => 0.5 }, 10)).toBe(22_500);
     expect(backoffDelay({ timing, random: () => 0 }, 1000)).toBe(15_000);
+  });
+});
+
+describe('session machine: no wait without a deadline (docs/protocol.md §2.1-2.5)', () => {
+  it('init left unanswered: a new socket after initTimeout (20 s), with the reason', () => {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'socket.open' });
+    h.clock.increment(19_999);
+    expect(h.state()).toBe('online.initializing');
+    h.clock.increment(1);
+    expect(h.state()).toBe('reconnecting');
+    expect(h.emitted).toContainEqual(
+      expect.objectContaining({ type: 'reconnecting', reason: 'the server left init unanswered for 20 s' }),
+    );
+  });
+
+  it('a reref left unanswered: a new socket after rerefTimeout (10 s)', () => {
+    const h = harness();
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r0', ttl: 20_000 });
+    h.clock.increment(19_500);
+    expect(h.state()).toBe('online.qr.rerefing');
+    h.clock.increment(9_999);
+    expect(h.state()).toBe('online.qr.rerefing');
+    h.clock.increment(1);
+    expect(h.state()).toBe('reconnecting');
+    expect(h.actor.getSnapshot().context.lastDisconnect).toBe('the server left a reref unanswered for 10 s');
+  });
+
+  it('a login left unanswered is re-sent every 10 s and given up after loginTimeout (45 s)', () => {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    for (let i = 0; i < 4; i++) h.clock.increment(10_000);
+    expect(h.commandTypes().filter((t) => t === 'send.loginAgain')).toHaveLength(4);
+    h.clock.increment(4_999);
+    expect(h.state()).toBe('online.loggingIn');
+    h.clock.increment(1);
+    expect(h.state()).toBe('reconnecting');
+    expect(h.commandTypes().filter((t) => t === 'send.loginAgain')).toHaveLength(4);
+    expect(h.actor.getSnapshot().context.lastDisconnect).toBe(
+      'the server left the login unanswered for 45 s',
+    );
+  });
+
+  it('the login deadline counts from the first send on every new socket', () => {
+    const h = harness({ credentials: credentials(), timing: { loginTimeout: 15_000 } });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.clock.increment(10_000);
+    h.clock.increment(5_000);
+    expect(h.state()).toBe('reconnecting');
+    h.clock.increment(1_000);
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.clock.increment(14_999);
+    expect(h.state()).toBe('online.loggingIn');
+  });
+
+  it('a challenge answer left unanswered: a new socket after challengeTimeout (20 s)', () => {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'cmd.challenge', challenge: new Uint8Array(32) });
+    h.clock.increment(19_999);
+    expect(h.state()).toBe('online.challenged');
+    h.clock.increment(1);
+    expect(h.state()).toBe('reconnecting');
+  });
+
+  it('a timing option that is no duration keeps its default', () => {
+    const h = harness({ credentials: credentials(), timing: { initTimeout: Number.NaN, loginResend: -1 } });
+    expect(h.actor.getSnapshot().context.timing.initTimeout).toBe(20_000);
+    expect(h.actor.getSnapshot().context.timing.loginResend).toBe(10_000);
+  });
+});
+
+describe('session machine: QR codes the client keeps itself (docs/protocol.md §2.2)', () => {
+  it('shows at most 6 codes on a socket even when the server grants every reref', () => {
+    const h = harness();
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: 'r0', ttl: 1_000 });
+    for (let i = 1; i < 10; i++) {
+      h.clock.increment(500);
+      if (h.state() !== 'online.qr.rerefing') break;
+      h.send({ type: 'reref.result', status: 200, ref: `r${i}`, ttl: 1_000 });
+    }
+    expect(h.emitted.filter((e) => e.type === 'qr')).toHaveLength(6);
+    expect(h.commandTypes().filter((t) => t === 'send.reref')).toHaveLength(5);
+    expect(h.state()).toBe('online.qr.kept');
+    h.clock.increment(500);
+    expect(h.state()).toBe('refsExhausted');
+  });
+
+  it('a huge ttl is believed up to qrTtlMax and never overflows a timer (real clock)', async () => {
+    const h = harness({ clock: null });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: 'r0', ttl: 2 ** 40 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.state()).toBe('online.qr.showing');
+    expect(h.emitted.find((e) => e.type === 'qr')).toMatchObject({ ttl: 120_000 });
+    h.actor.stop();
+  });
+
+  it('a new pairing attempt uses a fresh key pair; the refs of one socket share theirs', () => {
+    const h = harness();
+    const publicKeys = () =>
+      h.emitted
+        .filter((e) => e.type === 'qr')
+        .map((e) => (e as unknown as { text: string }).text.split(',')[1]);
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: 'r0', ttl: 1_000 });
+    h.clock.increment(500);
+    h.send({ type: 'reref.result', status: 200, ref: 'r1', ttl: 1_000 });
+    h.clock.increment(500);
+    h.send({ type: 'reref.result', status: 429 });
+    expect(h.state()).toBe('refsExhausted');
+    h.send({ type: 'user.restart' });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: 'r2', ttl: 1_000 });
+    const [first, second, third] = publicKeys();
+    expect(first).toBe(toBase64(h.keyPair.publicKey));
+    expect(second).toBe(first);
+    expect(third).not.toBe(first);
+  });
+});
+
+describe('session machine: answers it refuses', () => {
+  it('init answered with fields walink refuses: failed, badServerAnswer', () => {
+    const h = harness();
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.failed', status: 'invalid', reason: 'a ref with a comma' });
+    expect(h.state()).toBe('failed');
+    expect(h.emitted).toContainEqual({ type: 'failed', reason: 'badServerAnswer' });
+  });
+
+  it('a Conn for another binary dictionary: failed, unsupportedBinVersion, credentials kept', () => {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'conn.unsupported', binVersion: 12 });
+    expect(h.state()).toBe('failed');
+    expect(h.actor.getSnapshot().context.failure).toBe('unsupportedBinVersion');
+    expect(h.cleared).toBe(0);
+  });
+});
+
+describe('session machine: the previous tokens (docs/protocol.md §2.5)', () => {
+  const rotated = {
+    wid: '491511112222@c.us',
+    clientToken: 'ct2',
+    serverToken: '1@st2',
+    browserToken: '1@bt2',
+  };
+
+  function loggedInOnce() {
+    const h = harness({ credentials: credentials() });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'server.conn', conn: rotated });
+    h.send({ type: 'login.result', status: 200 });
+    h.send({ type: 'socket.closed', code: 1006, reason: '' });
+    h.clock.increment(1_000);
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    return h;
+  }
+
+  it('a rotation keeps the tokens it replaced, and stores both', () => {
+    const h = loggedInOnce();
+    expect(h.stored.at(-1)).toMatchObject({
+      clientToken: 'ct2',
+      serverToken: '1@st2',
+      previous: { clientToken: 'ct', serverToken: '1@st', browserToken: '1@bt' },
+    });
+  });
+
+  it('401 to the current tokens: one login with the previous ones on a fresh socket, nothing cleared', () => {
+    const h = loggedInOnce();
+    const socketsBefore = h.sockets.length;
+    h.send({ type: 'login.result', status: 401 });
+    expect(h.state()).toBe('online.connecting');
+    expect(h.sockets).toHaveLength(socketsBefore + 1);
+    expect(h.cleared).toBe(0);
+    h.send({ type: 'socket.open' });
+    const login = h.commands.at(-1) as Extract<SocketCommand, { type: 'send.login' }>;
+    expect(login.type).toBe('send.login');
+    expect(login.credentials).toMatchObject({ clientToken: 'ct', serverToken: '1@st' });
+    // The server takes them (challenged as stale) and rotates: the pair it took is the previous one now.
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    h.send({ type: 'cmd.challenge', challenge: new Uint8Array(32) });
+    h.send({ type: 'challenge.result', status: 200 });
+    h.send({ type: 'server.conn', conn: { ...rotated, clientToken: 'ct3', serverToken: '1@st3' } });
+    expect(h.state()).toBe('online.ready');
+    expect(h.stored.at(-1)).toMatchObject({
+      clientToken: 'ct3',
+      previous: { clientToken: 'ct', serverToken: '1@st' },
+    });
+  });
+
+  it('401 to both: loggedOut (removed), and only then are the credentials cleared', () => {
+    const h = loggedInOnce();
+    h.send({ type: 'login.result', status: 401 });
+    h.send({ type: 'socket.open' });
+    h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+    expect(h.cleared).toBe(0);
+    h.send({ type: 'login.result', status: 401 });
+    expect(h.state()).toBe('loggedOut');
+    expect(h.actor.getSnapshot().context.failure).toBe('removed');
+    expect(h.cleared).toBe(1);
+  });
+});
+
+describe('session machine: backoff after a stable session only (docs/protocol.md §2.6)', () => {
+  it('a server that accepts and drops at once is met with a growing backoff', () => {
+    const h = harness({ credentials: credentials(), random: () => 0.999_999 });
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      h.send({ type: 'socket.open' });
+      h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+      h.send({ type: 'login.result', status: 200 });
+      expect(h.state()).toBe('online.ready');
+      h.send({ type: 'socket.closed', code: 1006, reason: '' });
+      delays.push(h.actor.getSnapshot().context.backoff);
+      h.clock.increment(delays.at(-1)!);
+    }
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000]);
+  });
+
+  it('after readyStable (60 s) in ready the backoff starts from its base again', () => {
+    const h = harness({ credentials: credentials(), random: () => 0.999_999 });
+    for (const stay of [0, 60_000]) {
+      h.send({ type: 'socket.open' });
+      h.send({ type: 'init.ok', ref: '1@r', ttl: 20_000 });
+      h.send({ type: 'login.result', status: 200 });
+      h.send({ type: 'server.phonePong', reachable: true });
+      // Answer the keep-alive's pings while the clock runs.
+      for (let t = 0; t < stay; t += 10_000) {
+        h.clock.increment(10_000);
+        h.send({ type: 'server.activity' });
+      }
+      h.send({ type: 'socket.closed', code: 1006, reason: '' });
+      h.clock.increment(h.actor.getSnapshot().context.backoff);
+    }
+    const attempts = h.emitted
+      .filter((e) => e.type === 'reconnecting')
+      .map((e) => (e as unknown as { attempt: number }).attempt);
+    expect(attempts).toEqual([1, 1]);
   });
 });

@@ -6,19 +6,36 @@
 import { fromTransition, initialTransition, type SnapshotFrom, transition } from 'xstate';
 import { buildQrText } from '../../codec/index.ts';
 import { buildPairingSecret, type SessionKeys, toBase64, x25519KeyPair } from '../../crypto/index.ts';
-import { type SessionEvent, type SessionTiming, sessionMachine } from '../../machines/index.ts';
+import {
+  type SessionEvent,
+  type SessionLimits,
+  type SessionTiming,
+  sessionMachine,
+} from '../../machines/index.ts';
 
 /** Timings for the model runs: distinct so that advancing the clock for one fires only that one. */
 export const MODEL_TIMING: SessionTiming = {
   qrRefreshMargin: 500,
+  qrTtlMax: 120_000,
+  initTimeout: 5_000,
+  rerefTimeout: 6_000,
   loginResend: 4_000,
+  loginTimeout: 7_000,
+  challengeTimeout: 5_000,
   keepAliveIdle: 10_000,
   staleTimeout: 3_000,
   phoneCheck: 60_000,
   backoffBase: 100,
   backoffMax: 100,
+  readyStable: 2_000,
   logoutTimeout: 2_000,
 };
+
+/** Two codes per socket: the client's own QR budget is reached in one rotation. */
+export const MODEL_LIMITS: Partial<SessionLimits> = { qrCodesPerSocket: 2 };
+
+/** How long the emulator sits on a request in the "server stays silent" stimuli (real time). */
+const SILENT_MS = 5_000;
 
 type MachineSnapshot = SnapshotFrom<typeof sessionMachine>;
 
@@ -28,15 +45,33 @@ export interface ModelState {
   pingDropped: boolean;
   /** Another browser (a second walink session with our credentials) took the session over. */
   otherHolds: boolean;
+  /**
+   * The emulator would take the session's previous tokens (they are its own previous pair, so a login
+   * with them is challenged as stale and accepted); false once another login rotated past them.
+   */
+  previousValid: boolean;
 }
 
 /** What a stimulus does to the world; world.ts implements each. */
 export type WorldAction =
-  | { kind: 'scan'; forged?: boolean; multiDevice?: boolean }
-  | { kind: 'advance'; delay: keyof SessionTiming | 'ttl' | 'qrRefresh'; faults?: unknown[] }
+  | { kind: 'scan'; forged?: boolean; multiDevice?: boolean; faults?: unknown[] }
+  | {
+      kind: 'advance';
+      delay: keyof SessionTiming | 'ttl' | 'qrRefresh';
+      faults?: unknown[];
+      /** Further delays, advanced one after the other (each timer they fire starts the next). */
+      afterwards?: (keyof SessionTiming)[];
+    }
   | { kind: 'drop' }
   | { kind: 'user'; command: 'restart' | 'takeOver' | 'logout' | 'send'; faults?: unknown[] }
-  | { kind: 'reconnect'; faults?: unknown[]; tosBlocked?: boolean; resend?: boolean }
+  | {
+      kind: 'reconnect';
+      faults?: unknown[];
+      tosBlocked?: boolean;
+      resend?: boolean;
+      /** Once the session is in `waitFor`, advance these delays one after the other (a silent server). */
+      afterwards?: { waitFor: string; advance: number[] };
+    }
   | { kind: 'phone'; action: 'message' | 'unlink' | 'asleep' | 'corruptMessage' | 'receipt' }
   | { kind: 'garbage' }
   | { kind: 'otherTakesOver' };
@@ -46,7 +81,8 @@ export interface Stimulus {
   applies(state: ModelState): boolean;
   /** The machine events the world produces, in order; may depend on the state. */
   events(state: ModelState): SessionEvent[];
-  world: WorldAction;
+  /** What the runner does; may depend on the state (faults that must fire once or twice). */
+  world: WorldAction | ((state: ModelState) => WorldAction);
   /** How the stimulus changes the modelled world facts. */
   after?: (state: ModelState) => Partial<Omit<ModelState, 'machine'>>;
 }
@@ -58,17 +94,22 @@ const TOKENS = { clientToken: 'c', serverToken: 's', browserToken: 'b', wid: '49
 const after = (delay: string, stateId: string) =>
   ({ type: `xstate.after.${delay}.session.${stateId}` }) as unknown as SessionEvent;
 
+const MODEL_KEY_PAIR = x25519KeyPair();
+
 export const MODEL_INPUT = {
   clientId: toBase64(new Uint8Array(16).fill(9)),
   credentials: null,
-  keyPair: x25519KeyPair(),
+  keyPair: MODEL_KEY_PAIR,
+  // The model predicts pairings with this one pair; the real session draws a fresh one per attempt.
+  newKeyPair: () => MODEL_KEY_PAIR,
 };
 
 const e = {
   open: { type: 'socket.open' } as SessionEvent,
   closed: { type: 'socket.closed', code: 1001, reason: 'dropped' } as SessionEvent,
   initOk: { type: 'init.ok', ref: 'ref-1', ttl: 20_000 } as SessionEvent,
-  conn: { type: 'server.conn', conn: { ...TOKENS } } as SessionEvent,
+  /** A login's rotation: new tokens (the pairing's become the previous pair). */
+  conn: { type: 'server.conn', conn: { ...TOKENS, clientToken: 'c2', serverToken: 's2' } } as SessionEvent,
   pairingConn: (forged: boolean) => {
     const secret = buildPairingSecret(MODEL_INPUT.keyPair.publicKey, KEYS);
     if (forged) secret[40]! ^= 1;
@@ -90,6 +131,10 @@ const e = {
   dropped: { type: 'server.frameDropped', code: 'FRAME_BAD_MAC', reason: 'bad HMAC' } as SessionEvent,
   ack: { type: 'server.messageAck', id: 'x', status: 200 } as SessionEvent,
   asleep: { type: 'server.stream', kind: 'asleep' } as SessionEvent,
+  badInit: { type: 'init.failed', status: 'invalid', reason: 'a ref with a comma' } as SessionEvent,
+  unsupportedConn: { type: 'conn.unsupported', binVersion: 12 } as SessionEvent,
+  /** Ready long enough for the backoff to start from its base again (fires before any other ready timer). */
+  stable: after('readyStable', 'online.ready'),
 };
 
 // ------------------------------------------------------------------------------------ state helpers
@@ -108,7 +153,11 @@ function pathToValue(path: string): unknown {
 }
 
 const hasCredentials = (state: ModelState) => state.machine.context.credentials !== null;
+const hasPrevious = (state: ModelState) => state.machine.context.credentials?.previous !== undefined;
 const ready = (state: ModelState) => inState(state, 'online.ready');
+const qrBudgetLeft = (state: ModelState) =>
+  state.machine.context.qrIndex + 1 < state.machine.context.limits.qrCodesPerSocket;
+const showingWithBudget = (state: ModelState) => inState(state, 'online.qr.showing') && qrBudgetLeft(state);
 
 /** What a new socket leads to: a QR code, or a login (answered `outcome`) when there are credentials. */
 function newSocket(state: ModelState, outcome: SessionEvent[] = okLogin()): SessionEvent[] {
@@ -138,17 +187,27 @@ function answered405Once(): SessionEvent[] {
  * A session with credentials is reconnecting; the backoff elapses, a new socket opens, and the server
  * answers init and login with `answers` (arranged by `world`'s faults).
  */
+type ReconnectWorld = Omit<Extract<WorldAction, { kind: 'reconnect' }>, 'kind'>;
+
 function restoreAfterBackoff(
   name: string,
   answers: SessionEvent[],
-  world: Omit<Extract<WorldAction, { kind: 'reconnect' }>, 'kind'>,
+  world: ReconnectWorld | ((state: ModelState) => ReconnectWorld),
+  more: Pick<Stimulus, 'after'> & { when?: (state: ModelState) => boolean } = {},
 ): Stimulus {
   return {
     name: `reconnecting: ${name}`,
-    applies: (s) => inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds,
+    applies: (s) =>
+      inState(s, 'reconnecting') && hasCredentials(s) && !s.otherHolds && (more.when?.(s) ?? true),
     events: () => [after('reconnectBackoff', 'reconnecting'), e.open, ...answers],
-    world: { kind: 'reconnect', ...world },
+    world: (s) => ({ kind: 'reconnect', ...(typeof world === 'function' ? world(s) : world) }),
+    ...(more.after ? { after: more.after } : {}),
   };
+}
+
+/** 401 to the current tokens, then the previous ones on a fresh socket: challenged as stale, accepted. */
+function previousTokensAccepted(): SessionEvent[] {
+  return [e.login(401), e.open, e.initOk, ...challengedLogin()];
 }
 
 // --------------------------------------------------------------------------------------- stimuli
@@ -162,6 +221,7 @@ export const STIMULI: Stimulus[] = [
     applies: (s) => inState(s, 'online.qr') && !inState(s, 'online.qr.rerefing'),
     events: () => [e.pairingConn(false), e.phonePong],
     world: { kind: 'scan' },
+    after: () => ({ previousValid: false }),
   },
   {
     name: 'phone scans, the secret is forged',
@@ -177,28 +237,52 @@ export const STIMULI: Stimulus[] = [
   },
   {
     name: 'the QR code is about to expire: reref 200',
-    applies: (s) => inState(s, 'online.qr.showing'),
+    applies: showingWithBudget,
     events: () => [after('qrRefresh', 'online.qr.showing'), e.reref(200)],
     // The emulator keeps a ref younger than half its ttl (304); SimulatedClock does not age it.
     world: { kind: 'advance', delay: 'qrRefresh', faults: [{ kind: 'rerefStatus', status: 200 }] },
   },
   {
     name: 'the QR code is about to expire: reref 304',
-    applies: (s) => inState(s, 'online.qr.showing'),
+    applies: showingWithBudget,
     events: () => [after('qrRefresh', 'online.qr.showing'), e.reref(304)],
     world: { kind: 'advance', delay: 'qrRefresh', faults: [{ kind: 'rerefStatus', status: 304 }] },
   },
   {
     name: 'the QR code is about to expire: reref 429',
-    applies: (s) => inState(s, 'online.qr.showing'),
+    applies: showingWithBudget,
     events: () => [after('qrRefresh', 'online.qr.showing'), e.reref(429)],
     world: { kind: 'advance', delay: 'qrRefresh', faults: [{ kind: 'rerefStatus', status: 429 }] },
   },
   {
+    name: 'the QR code is about to expire, the server never answers the reref',
+    applies: showingWithBudget,
+    events: () => [after('qrRefresh', 'online.qr.showing'), after('rerefTimeout', 'online.qr.rerefing')],
+    world: {
+      kind: 'advance',
+      delay: 'qrRefresh',
+      faults: [{ kind: 'delay', at: 'reref', ms: SILENT_MS }],
+      afterwards: ['rerefTimeout'],
+    },
+  },
+  {
+    name: 'the last code the budget allows is about to expire: no reref',
+    applies: (s) => inState(s, 'online.qr.showing') && !qrBudgetLeft(s),
+    events: () => [after('qrRefresh', 'online.qr.showing')],
+    world: { kind: 'advance', delay: 'qrRefresh' },
+  },
+  {
     name: 'the kept QR code expires',
     applies: (s) => inState(s, 'online.qr.kept'),
-    events: () => [after('qrLifetime', 'online.qr.kept')],
-    world: { kind: 'advance', delay: 'ttl' },
+    // It was asked for qrRefreshMargin before its end: that is all it has left (docs/protocol.md §2.2).
+    events: () => [after('qrExpiry', 'online.qr.kept')],
+    world: { kind: 'advance', delay: 'qrRefreshMargin' },
+  },
+  {
+    name: 'phone scans, the Conn announces binVersion 12',
+    applies: (s) => inState(s, 'online.qr.showing'),
+    events: () => [e.unsupportedConn],
+    world: { kind: 'scan', faults: [{ kind: 'connFields', fields: { binVersion: 12 } }] },
   },
 
   // The socket and reconnecting (docs/protocol.md §2.5-2.6)
@@ -213,11 +297,11 @@ export const STIMULI: Stimulus[] = [
     applies: (s) => inState(s, 'reconnecting'),
     events: (s) => [after('reconnectBackoff', 'reconnecting'), ...newSocket(s, loginFor(s))],
     world: { kind: 'reconnect' },
-    after: () => ({ otherHolds: false }),
+    // A login challenged as stale rotates past the pair this session last knew.
+    after: (s) => ({ otherHolds: false, ...(s.otherHolds ? { previousValid: false } : {}) }),
   },
   ...(
     [
-      [401, 'the browser was removed'],
       [403, 'access denied'],
       [419, 'the client is too old'],
       [500, 'the server failed'],
@@ -228,6 +312,25 @@ export const STIMULI: Stimulus[] = [
     restoreAfterBackoff(`login answered ${status} (${why})`, [e.initOk, e.login(status)], {
       faults: [{ kind: 'loginStatus', status }],
     }),
+  ),
+  restoreAfterBackoff(
+    'login answered 401, no previous tokens (the browser was removed)',
+    [e.initOk, e.login(401)],
+    { faults: [{ kind: 'loginStatus', status: 401 }] },
+    { when: (s) => !hasPrevious(s) },
+  ),
+  restoreAfterBackoff(
+    'login answered 401, the previous tokens are taken',
+    [e.initOk, ...previousTokensAccepted()],
+    { faults: [{ kind: 'loginStatus', status: 401 }] },
+    { when: (s) => hasPrevious(s) && s.previousValid, after: () => ({ previousValid: false }) },
+  ),
+  restoreAfterBackoff(
+    'login answered 401 to both token pairs (the browser was removed)',
+    [e.initOk, e.login(401), e.open, e.initOk, e.login(401)],
+    // The previous pair is refused by the emulator itself once another rotation passed it.
+    (s) => ({ faults: [{ kind: 'loginStatus', status: 401, times: s.previousValid ? 2 : 1 }] }),
+    { when: hasPrevious },
   ),
   restoreAfterBackoff('the phone is blocked by the terms of service', [e.initOk, e.login(403, 2)], {
     tosBlocked: true,
@@ -253,6 +356,50 @@ export const STIMULI: Stimulus[] = [
     [e.initOk, after('loginResend', 'online.loggingIn'), ...okLogin()],
     { faults: [{ kind: 'delay', at: 'login', ms: 600 }], resend: true },
   ),
+  // A server that goes silent (docs/protocol.md §2.1-2.5): every waiting state has a deadline.
+  restoreAfterBackoff(
+    'the server never answers the login',
+    [e.initOk, after('loginResend', 'online.loggingIn'), after('loginResend', 'online.loggingIn')],
+    {
+      faults: [{ kind: 'delay', at: 'login', ms: SILENT_MS }],
+      // Re-sent after loginResend; given up when loginTimeout is spent.
+      afterwards: {
+        waitFor: 'online.loggingIn',
+        advance: [MODEL_TIMING.loginResend, MODEL_TIMING.loginTimeout - MODEL_TIMING.loginResend],
+      },
+    },
+  ),
+  restoreAfterBackoff(
+    'the server never answers the challenge',
+    [e.initOk, e.challenge, after('challengeTimeout', 'online.challenged')],
+    {
+      faults: [{ kind: 'challenge' }, { kind: 'delay', at: 'challenge', ms: SILENT_MS }],
+      afterwards: { waitFor: 'online.challenged', advance: [MODEL_TIMING.challengeTimeout] },
+    },
+  ),
+  {
+    name: 'reconnecting: the server never answers init',
+    applies: (s) => inState(s, 'reconnecting') && !s.otherHolds,
+    events: () => [
+      after('reconnectBackoff', 'reconnecting'),
+      e.open,
+      after('initTimeout', 'online.initializing'),
+    ],
+    world: {
+      kind: 'reconnect',
+      faults: [{ kind: 'delay', at: 'init', ms: SILENT_MS }],
+      afterwards: { waitFor: 'online.initializing', advance: [MODEL_TIMING.initTimeout] },
+    },
+  },
+  {
+    name: 'reconnecting: init answered with a ref holding a comma',
+    applies: (s) => inState(s, 'reconnecting') && !s.otherHolds,
+    events: () => [after('reconnectBackoff', 'reconnecting'), e.open, e.badInit],
+    world: {
+      kind: 'reconnect',
+      faults: [{ kind: 'answer', at: 'init', body: { status: 200, ref: '1@a,b', ttl: 20_000 } }],
+    },
+  },
 
   ...(
     [
@@ -271,7 +418,6 @@ export const STIMULI: Stimulus[] = [
   ...(
     [
       ['200', [], okLogin()],
-      ['401', [{ kind: 'loginStatus', status: 401 }], [e.login(401)]],
       ['403', [{ kind: 'loginStatus', status: 403 }], [e.login(403)]],
       ['419', [{ kind: 'loginStatus', status: 419 }], [e.login(419)]],
       ['409', [{ kind: 'loginStatus', status: 409 }], [e.login(409)]],
@@ -284,6 +430,28 @@ export const STIMULI: Stimulus[] = [
     restoreAfterBackoff(`login answered ${outcome} before init`, events as SessionEvent[], {
       faults: [{ kind: 'initLate', ms: 300 }, ...faults],
     }),
+  ),
+  restoreAfterBackoff(
+    'login answered 401 before init, no previous tokens',
+    [e.login(401)],
+    {
+      faults: [
+        { kind: 'initLate', ms: 300 },
+        { kind: 'loginStatus', status: 401 },
+      ],
+    },
+    { when: (s) => !hasPrevious(s) },
+  ),
+  restoreAfterBackoff(
+    'login answered 401 before init, the previous tokens are taken',
+    previousTokensAccepted(),
+    {
+      faults: [
+        { kind: 'initLate', ms: 300 },
+        { kind: 'loginStatus', status: 401 },
+      ],
+    },
+    { when: (s) => hasPrevious(s) && s.previousValid, after: () => ({ previousValid: false }) },
   ),
   restoreAfterBackoff('the phone is blocked, answered before init', [e.login(403, 2)], {
     tosBlocked: true,
@@ -332,13 +500,13 @@ export const STIMULI: Stimulus[] = [
   {
     name: 'inbound silence: ping answered',
     applies: (s) => inState(s, 'online.ready.keepAlive.idle'),
-    events: () => [after('keepAliveIdle', 'online.ready.keepAlive.idle'), e.activity],
+    events: () => [e.stable, after('keepAliveIdle', 'online.ready.keepAlive.idle'), e.activity],
     world: { kind: 'advance', delay: 'keepAliveIdle' },
   },
   {
     name: 'inbound silence: ping unanswered',
     applies: (s) => inState(s, 'online.ready.keepAlive.idle'),
-    events: () => [after('keepAliveIdle', 'online.ready.keepAlive.idle')],
+    events: () => [e.stable, after('keepAliveIdle', 'online.ready.keepAlive.idle')],
     world: { kind: 'advance', delay: 'keepAliveIdle', faults: [{ kind: 'dropPing' }] },
     after: () => ({ pingDropped: true }),
   },
@@ -354,6 +522,7 @@ export const STIMULI: Stimulus[] = [
     applies: (s) => inState(s, 'online.ready.phone.known') && inState(s, 'online.ready.keepAlive.idle'),
     // The keep-alive fires first (its delay is shorter), then the check; both are answered.
     events: () => [
+      e.stable,
       after('keepAliveIdle', 'online.ready.keepAlive.idle'),
       after('phoneCheck', 'online.ready.phone.known'),
       e.activity,
@@ -366,6 +535,7 @@ export const STIMULI: Stimulus[] = [
     applies: (s) => inState(s, 'online.ready.phone.known') && inState(s, 'online.ready.keepAlive.idle'),
     // Both fire in one clock step; the ping is dropped, so the phone's Pong ends the pinging.
     events: () => [
+      e.stable,
       after('keepAliveIdle', 'online.ready.keepAlive.idle'),
       after('phoneCheck', 'online.ready.phone.known'),
       e.phonePong,
@@ -383,7 +553,7 @@ export const STIMULI: Stimulus[] = [
     applies: (s) => ready(s) && !s.pingDropped && !s.otherHolds,
     events: () => [{ type: 'cmd.disconnect', kind: 'replaced' }],
     world: { kind: 'otherTakesOver' },
-    after: () => ({ otherHolds: true }),
+    after: () => ({ otherHolds: true, previousValid: false }),
   },
 
   // The user
@@ -423,7 +593,7 @@ export const STIMULI: Stimulus[] = [
     applies: (s) => inState(s, 'conflict'),
     events: (s) => [{ type: 'user.takeOver' }, ...newSocket(s, loginFor(s))],
     world: { kind: 'user', command: 'takeOver' },
-    after: () => ({ otherHolds: false }),
+    after: (s) => ({ otherHolds: false, ...(s.otherHolds ? { previousValid: false } : {}) }),
   },
 ];
 
@@ -431,15 +601,28 @@ export const STIMULI: Stimulus[] = [
 
 /** The first state of every path: a fresh session showing its first QR code. */
 export function initialModelState(): ModelState {
-  let [machine] = initialTransition(sessionMachine, { ...MODEL_INPUT, timing: MODEL_TIMING });
+  let [machine] = initialTransition(sessionMachine, {
+    ...MODEL_INPUT,
+    timing: MODEL_TIMING,
+    limits: MODEL_LIMITS,
+  });
   for (const event of [e.open, e.initOk]) [machine] = transition(sessionMachine, machine, event);
-  return { machine, pingDropped: false, otherHolds: false };
+  return { machine, pingDropped: false, otherHolds: false, previousValid: false };
 }
+
+const isRotation = (event: SessionEvent) => event.type === 'server.conn' && !event.conn.secret;
 
 export function applyStimulus(state: ModelState, stimulus: Stimulus): ModelState {
   let machine = state.machine;
-  for (const event of stimulus.events(state)) [machine] = transition(sessionMachine, machine, event);
-  return { ...state, ...stimulus.after?.(state), machine };
+  const events = stimulus.events(state);
+  for (const event of events) [machine] = transition(sessionMachine, machine, event);
+  // A rotation after a login with the current tokens leaves both sides with the same previous pair.
+  const rotated = events.some(isRotation) ? { previousValid: true } : {};
+  return { ...state, ...rotated, ...stimulus.after?.(state), machine };
+}
+
+export function worldOf(stimulus: Stimulus, state: ModelState): WorldAction {
+  return typeof stimulus.world === 'function' ? stimulus.world(state) : stimulus.world;
 }
 
 const byName = new Map(STIMULI.map((s) => [s.name, s]));
@@ -462,6 +645,10 @@ export function serializeModelState(state: ModelState): string {
   return JSON.stringify({
     value: state.machine.value,
     credentials: context.credentials !== null,
+    // Whether the previous pair would be taken is left out: it only narrows which stimuli apply, and
+    // keeping it would triple the states with credentials (xstate/graph keeps the first path to each).
+    previous: hasPrevious(state),
+    qrIndex: inState(state, 'online.qr') ? context.qrIndex : null,
     retried405: context.retriedAfter405,
     pingDropped: state.pingDropped,
     otherHolds: state.otherHolds,

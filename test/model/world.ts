@@ -7,7 +7,7 @@ import { createSession, MemoryCredentialStore, type Session } from '../../actors
 import type { Emulator } from '../../emulator/index.ts';
 import { activePaths, transitionIdOf } from '../../machines/index.ts';
 import { http } from '../support/raw-client.ts';
-import { MODEL_TIMING, type Stimulus, type WorldAction } from './session-model.ts';
+import { MODEL_LIMITS, MODEL_TIMING, type WorldAction } from './session-model.ts';
 
 export interface Coverage {
   states: Set<string>;
@@ -44,6 +44,7 @@ export class ModelWorld {
       store: this.store,
       clock: this.clock as never,
       timing: MODEL_TIMING,
+      limits: MODEL_LIMITS,
       random: () => 0.5,
       inspect: (event) => {
         if (event.actorRef.sessionId !== event.rootId) return;
@@ -78,8 +79,8 @@ export class ModelWorld {
     return this.value;
   }
 
-  async perform(stimulus: Stimulus): Promise<void> {
-    await this.act(stimulus.world);
+  async perform(action: WorldAction): Promise<void> {
+    await this.act(action);
   }
 
   private async faults(rules: unknown[] | undefined): Promise<void> {
@@ -104,6 +105,7 @@ export class ModelWorld {
     switch (action.kind) {
       case 'scan': {
         if (!this.qr) throw new Error('no QR code to scan');
+        await this.faults(action.faults);
         if (action.forged) await this.faults([{ kind: 'badSecret' }]);
         const phone = action.multiDevice ? `${this.phone}9` : this.phone;
         if (action.multiDevice)
@@ -122,6 +124,7 @@ export class ModelWorld {
               ? ttl - MODEL_TIMING.qrRefreshMargin
               : MODEL_TIMING[action.delay];
         this.clock.increment(ms);
+        for (const next of action.afterwards ?? []) this.clock.increment(MODEL_TIMING[next]);
         return;
       }
       case 'garbage':
@@ -137,6 +140,10 @@ export class ModelWorld {
         if (action.resend) {
           await this.waitForState('online.loggingIn');
           this.clock.increment(MODEL_TIMING.loginResend);
+        }
+        if (action.afterwards) {
+          await this.waitForState(action.afterwards.waitFor);
+          for (const ms of action.afterwards.advance) this.clock.increment(ms);
         }
         if (action.tosBlocked) {
           await this.waitForState('loggedOut');

@@ -79,16 +79,23 @@ describe('pairing', () => {
     ]);
   });
 
-  it('stops after the budget: six codes, then refsExhausted; RESTART shows a new code', async () => {
+  it('stops after the budget: six codes, the last kept to its expiry, then refsExhausted; RESTART shows a new code with a new key', async () => {
     await emu.close();
     emu = await emulator({ refTtlMs: 1_000 });
     const s = await session({ scanAs: null });
     await s.reach('refsExhausted', 15_000);
-    expect(s.events.filter((e) => e.type === 'qr')).toHaveLength(6);
-    expect(s.states.filter((x) => x === 'online.qr.rerefing')).toHaveLength(6);
-    expect(s.states.at(-1)).toBe('refsExhausted');
+    const codes = s.events.filter((e) => e.type === 'qr');
+    expect(codes).toHaveLength(6);
+    // The client keeps the budget itself: it asks five times, not a sixth time to hear 429.
+    expect(s.states.filter((x) => x === 'online.qr.rerefing')).toHaveLength(5);
+    expect(s.states.slice(-2)).toEqual(['online.qr.kept', 'refsExhausted']);
     s.session.restart();
     await s.reach('online.qr.showing');
+    // docs/protocol.md §2.2: a new pairing attempt, a fresh X25519 key pair.
+    await until(() => s.events.filter((e) => e.type === 'qr').length === 7);
+    const fresh = s.events.filter((e) => e.type === 'qr').at(-1)!;
+    expect(fresh.text.split(',')[1]).not.toBe(codes[0]!.text.split(',')[1]);
+    expect(fresh.text.split(',')[2]).toBe(codes[0]!.text.split(',')[2]);
   });
 
   it('a 429 on reref ends the QR at once', async () => {
