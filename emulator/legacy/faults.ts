@@ -137,9 +137,17 @@ export class FaultBook {
     this.rules = [];
   }
 
-  /** Whether take(kind) would find a rule now, without consuming it. */
-  armed(kind: FaultKind): boolean {
-    return this.rules.some((r) => r.rule.kind === kind && r.framesLeft === undefined);
+  /** Whether take(kind, matches) would find a rule now, without consuming it. */
+  armed<K extends FaultKind>(
+    kind: K,
+    matches: (rule: Extract<FaultRule, { kind: K }>) => boolean = () => true,
+  ): boolean {
+    return this.rules.some(
+      (r) =>
+        r.rule.kind === kind &&
+        r.framesLeft === undefined &&
+        matches(r.rule as Extract<FaultRule, { kind: K }>),
+    );
   }
 
   /** Consumes and returns the first rule of `kind` that matches, or undefined. */
