@@ -275,6 +275,8 @@ export class SessionService {
 
   private onSessionEvent(name: string, event: SessionAppEvent): void {
     // A new QR code comes with a new state name, whose snapshot publishes the session (inspect above).
+    // A session whose own code failed rests without a machine snapshot: publish its state now.
+    if (event.type === 'error' && event.where === 'session') this.publish(name);
     if (event.type === 'media.queued') {
       const job = this.jobs.get(event.id);
       this.setJob({
