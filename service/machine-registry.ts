@@ -19,11 +19,7 @@ export function machineNamed(name: string): AnyStateMachine | undefined {
   return Object.hasOwn(MACHINES, name) ? MACHINES[name] : undefined;
 }
 
-// RESTING: the one place the service decides which states are resting. The machine's `resting` tag when
-// it has one; until then the root's atomic states where a session stops and waits (named here).
-const RESTING_UNTIL_TAGGED = new Set(['loggedOut', 'failed', 'conflict', 'refsExhausted']);
-
-/** The paths of a machine's resting states (drawn side by side in the inspector). */
+/** The paths of a machine's states tagged `resting` (drawn side by side in the inspector). */
 export function restingStates(machine: AnyStateMachine): string[] {
   const tagged: string[] = [];
   const visit = (node: AnyStateNode) => {
@@ -31,7 +27,5 @@ export function restingStates(machine: AnyStateMachine): string[] {
     for (const child of Object.values(node.states)) visit(child as AnyStateNode);
   };
   visit(machine.root);
-  if (tagged.length > 0) return tagged;
-  if (machine !== MACHINES.session) return [];
-  return Object.keys(machine.root.states).filter((key) => RESTING_UNTIL_TAGGED.has(key));
+  return tagged;
 }

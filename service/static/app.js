@@ -19,11 +19,9 @@ const state = {
 
 const MAX_EVENTS = 500;
 
-// RESTING: the one place the page decides that a session has come to rest (the machine's `resting`
-// tag once sessions carry `tags`; the state names until then).
+// The one place the page decides that a session has come to rest: the machine's `resting` tag.
 function isResting(session) {
-  if (Array.isArray(session?.tags)) return session.tags.includes('resting');
-  return /^(loggedOut|failed|conflict|refsExhausted)/.test(session?.state ?? '');
+  return Array.isArray(session?.tags) && session.tags.includes('resting');
 }
 
 const $ = (selector) => document.querySelector(selector);
