@@ -1,5 +1,6 @@
 // The file credential store: round trips, mode 0600, typed errors for corrupt files, ordered saves,
 // and a writer killed with SIGKILL mid-update never leaves a torn file.
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CredentialError, FileCredentialStore, MemoryCredentialStore } from '../../actors/index.ts';
 import { toBase64 } from '../../crypto/index.ts';
 import type { Credentials } from '../../machines/index.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
+import { entryArgs } from '../support/compiled.ts';
 
 function credentials(n = 1): Credentials {
   return {
@@ -110,13 +110,9 @@ describe('FileCredentialStore', () => {
   it('a writer killed mid-update leaves the old or the new file, never a torn one', async () => {
     const path = join(dir, 'session.json');
     for (let round = 0; round < 8; round++) {
-      const child = spawn(
-        process.execPath,
-        [join(ROOT, 'bin/run-ts.js'), join(ROOT, 'test/support/credential-writer.ts'), path],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
+      const child = spawn(process.execPath, [...entryArgs('test/support/credential-writer.ts'), path], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));

@@ -1,10 +1,12 @@
 // `walink emulator` as a user runs it: it names both WebSockets and the multi-device certificate root.
+
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
+import { walinkArgs } from '../support/compiled.ts';
 
 it('prints the legacy and multi-device WebSockets and the root key that GET /md/root-key serves', async () => {
-  const child = spawn(process.execPath, ['bin/walink.js', 'emulator', '--port', '0'], {
+  const child = spawn(process.execPath, [...walinkArgs(), 'emulator', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);

@@ -1,9 +1,11 @@
 // The README's library example runs as printed.
+
 import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
+import { entryArgs } from '../support/compiled.ts';
 
 it('examples/session.ts pairs, exchanges a message each way and logs out', () => {
-  const run = spawnSync(process.execPath, ['bin/run-ts.js', 'examples/session.ts'], {
+  const run = spawnSync(process.execPath, entryArgs('examples/session.ts'), {
     encoding: 'utf8',
     timeout: 20_000,
   });

@@ -1,9 +1,11 @@
 // `walink start` in text mode, as a person sees it: in a log file (no terminal) and in an 80×24
 // terminal (a pseudo-terminal from util-linux's `script`, which every Debian system has).
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { qrArt } from '../../cli/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
 
@@ -67,7 +69,7 @@ describe('walink start in text mode', () => {
   it('into a file: no ANSI codes, and --no-auto-scan prints a scan command that works as printed', async () => {
     const child = spawn(
       process.execPath,
-      ['bin/walink.js', 'start', '--session', join(dir.path, 'session.json'), '--no-auto-scan'],
+      [...walinkArgs(), 'start', '--session', join(dir.path, 'session.json'), '--no-auto-scan'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '' } },
     );
     children.push(child);
@@ -87,7 +89,7 @@ describe('walink start in text mode', () => {
   it('in an 80×24 terminal: the QR code is the whole last screen, and `help` lists the commands', async () => {
     const command = [
       'stty rows 24 cols 80;',
-      `exec ${process.execPath} bin/walink.js start --session ${join(dir.path, 'session.json')} --no-auto-scan`,
+      `exec ${process.execPath} ${walinkArgs().join(' ')} start --session ${join(dir.path, 'session.json')} --no-auto-scan`,
     ].join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,9 +1,11 @@
 // `walink start` as a user runs it: a child process with the embedded emulator, JSON lines on stdout.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
 import { emulator, fault, until } from '../support/session-harness.ts';
@@ -18,7 +20,7 @@ interface Running {
 }
 
 function start(args: string[]): Running {
-  const child = spawn(process.execPath, ['bin/walink.js', 'start', '--json', ...args], {
+  const child = spawn(process.execPath, [...walinkArgs(), 'start', '--json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Line[] = [];

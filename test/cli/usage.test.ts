@@ -1,9 +1,11 @@
 // `walink` as a user mistypes it: every usage mistake exits 2 with one line on stderr and no stack
 // trace; `--help` loads commander and none of the heavy dependencies.
+
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
 
 interface Run {
@@ -14,7 +16,7 @@ interface Run {
 
 function walink(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, 'bin/walink.js', ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, ...walinkArgs(), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
@@ -94,7 +96,7 @@ describe('usage mistakes', () => {
   });
 
   it('a failure after parsing (a port in use) exits 1 with one line and leaves nothing running', async () => {
-    const first = spawn(process.execPath, ['bin/walink.js', 'emulator', '--port', '0'], { stdio: 'pipe' });
+    const first = spawn(process.execPath, [...walinkArgs(), 'emulator', '--port', '0'], { stdio: 'pipe' });
     try {
       const url = await new Promise<string>((resolve) =>
         first.stdout.on('data', (d: Buffer) => {
@@ -139,7 +141,7 @@ describe('walink --help', () => {
     expect(ours.length).toBeGreaterThan(3);
     for (const url of ours)
       expect(url).toMatch(
-        /\/(bin\/walink\.js|cli\/(main|usage|commands\/[a-z-]+)\.ts|crypto\/[a-z0-9-]+\.ts|workers\/[a-z-]+\.ts)$/,
+        /\/(bin\/walink\.js|cli\/(main|usage|commands\/[a-z-]+)\.[jt]s|crypto\/[a-z0-9-]+\.[jt]s|workers\/[a-z-]+\.[jt]s)$/,
       );
   });
 });

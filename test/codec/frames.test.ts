@@ -22,6 +22,7 @@ import {
   toProtoJid,
   type WebMessageInfo,
 } from '../../codec/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -221,7 +222,7 @@ describe('WebMessageInfo protobuf', () => {
 
 describe('walink codec (CLI)', () => {
   const walink = (args: string[], input?: string) =>
-    spawnSync(process.execPath, ['bin/walink.js', 'codec', ...args], {
+    spawnSync(process.execPath, [...walinkArgs(), 'codec', ...args], {
       input,
       encoding: 'utf8',
       timeout: 30_000,

@@ -65,45 +65,77 @@ function withoutPrefixes(paths: string[][]): string[][] {
 const PATHS = withoutPrefixes([...edgeTour(), ...regionPaths()]);
 const coverage: Coverage = { states: new Set(), transitions: new Set() };
 
+/**
+ * Paths run a few at a time, each lane on an emulator of its own: the emulator's faults are global to it,
+ * and most of a path's time is spent waiting on sockets, not the CPU.
+ */
+const LANES = 4;
+
+class EmulatorPool {
+  private readonly idle: Emulator[] = [];
+  private readonly waiting: ((emulator: Emulator) => void)[] = [];
+
+  constructor(readonly all: Emulator[]) {
+    this.idle.push(...all);
+  }
+
+  acquire(): Promise<Emulator> {
+    const free = this.idle.pop();
+    return free ? Promise.resolve(free) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(emulator: Emulator): void {
+    const next = this.waiting.shift();
+    if (next) next(emulator);
+    else this.idle.push(emulator);
+  }
+}
+
 describe('the session machine, model by model', () => {
-  let server: Emulator;
+  let pool: EmulatorPool;
 
   beforeAll(async () => {
-    server = await emulator({ refTtlMs: 20_000 });
+    pool = new EmulatorPool(
+      await Promise.all(Array.from({ length: LANES }, () => emulator({ refTtlMs: 20_000 }))),
+    );
   });
 
   afterAll(async () => {
-    await server?.close();
+    await Promise.all(pool?.all.map((server) => server.close()) ?? []);
   });
 
   it('has paths to run', () => {
     expect(PATHS.length).toBeGreaterThan(20);
   });
 
-  it.each(PATHS.map((path, index) => [index + 1, path.join(' → '), path] as const))(
-    'path %i: %s',
-    async (_index, _label, names) => {
-      const world = new ModelWorld(server, coverage);
-      let model = initialModelState();
-      try {
-        await world.start();
-        expect(await world.settle(model.machine.value), 'the first QR code').toEqual(model.machine.value);
-        for (const [step, name] of names.entries()) {
-          const stimulus = stimulusNamed(name);
-          const action = worldOf(stimulus, model);
-          model = applyStimulus(model, stimulus);
-          await world.perform(action);
-          const actual = await world.settle(model.machine.value);
-          expect(actual, `after step ${step + 1}: ${name}`).toEqual(model.machine.value);
+  describe.concurrent('every path', () => {
+    it.each(PATHS.map((path, index) => [index + 1, path.join(' → '), path] as const))(
+      'path %i: %s',
+      async (_index, _label, names) => {
+        const server = await pool.acquire();
+        const world = new ModelWorld(server, coverage);
+        let model = initialModelState();
+        try {
+          await world.start();
+          expect(await world.settle(model.machine.value), 'the first QR code').toEqual(model.machine.value);
+          for (const [step, name] of names.entries()) {
+            const stimulus = stimulusNamed(name);
+            const action = worldOf(stimulus, model);
+            model = applyStimulus(model, stimulus);
+            await world.perform(action);
+            const actual = await world.settle(model.machine.value);
+            expect(actual, `after step ${step + 1}: ${name}`).toEqual(model.machine.value);
+          }
+        } finally {
+          await world.stop();
+          pool.release(server);
         }
-      } finally {
-        await world.stop();
-      }
-    },
-    30_000,
-  );
+      },
+      30_000,
+    );
+  });
 
-  // Runs after every path (tests in a file run in order).
+  // Runs after every path: the concurrent block above ends before the next test of this one starts.
   it('reached every state and took every transition except the explained ones', () => {
     const result = report();
     expect(result.states.missed).toEqual([]);

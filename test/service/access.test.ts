@@ -1,6 +1,7 @@
 // Who may use `walink serve`'s API: the Host header (DNS rebinding), Origin and Sec-Fetch-Site (other
 // pages), the token (bearer or cookie), JSON bodies only; the token file; --no-auth on loopback only;
 // and the limits: half-sent requests, malformed paths, prototype names, the session cap.
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -18,6 +19,7 @@ import {
   startHttpService,
 } from '../../service/index.ts';
 import { InProcessMediaQueue } from '../../workers/queues/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
 import { emulator } from '../support/session-harness.ts';
 
@@ -181,7 +183,7 @@ describe('the API token', () => {
     const home = join(dir.path, 'home');
     const run = spawnSync(
       process.execPath,
-      ['bin/walink.js', 'serve', '--no-auth', '--host', '0.0.0.0', '--port', '0', '--home', home],
+      [...walinkArgs(), 'serve', '--no-auth', '--host', '0.0.0.0', '--port', '0', '--home', home],
       { encoding: 'utf8', timeout: 30_000 },
     );
     expect(run.status).toBe(1);

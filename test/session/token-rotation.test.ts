@@ -2,6 +2,7 @@
 // rotation replaced until a login with the new one succeeds, tries both after a 401, and only then calls
 // itself logged out. The crashes are aimed: a store that never lands the rotated tokens (the process dies
 // between the server's rotation and the client's own save), in-process and as a SIGKILLed child.
+
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +16,9 @@ import {
 } from '../../actors/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
 import type { Credentials } from '../../machines/index.ts';
+import { entryArgs } from '../support/compiled.ts';
 import { http } from '../support/raw-client.ts';
 import { emulator, FAST_TIMING, PHONE, pairedStore, until } from '../support/session-harness.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
 
 let dir: string;
 let emu: Emulator;
@@ -162,7 +162,7 @@ describe('aimed crashes between the server rotation and the client save', () => 
     const path = await pairedFile();
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'bin/run-ts.js'), join(ROOT, 'test/support/rotation-client.ts'), emu.wsUrl, path],
+      [...entryArgs('test/support/rotation-client.ts'), emu.wsUrl, path],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve, reject) => {

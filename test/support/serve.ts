@@ -1,6 +1,8 @@
 // `walink serve` as a user runs it: a child process; resolves once it prints its address.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { walinkArgs } from './compiled.ts';
 
 export interface RunningServe {
   url: string;
@@ -10,7 +12,7 @@ export interface RunningServe {
 }
 
 export function startServe(args: string[], timeoutMs = 20_000): Promise<RunningServe> {
-  const child = spawn(process.execPath, ['bin/walink.js', 'serve', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...walinkArgs(), 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

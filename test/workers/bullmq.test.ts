@@ -1,5 +1,6 @@
 // The BullMQ media queue against a real redis-server started here, with workers in this process and in
 // child processes (`walink worker`), the emulator's CDN and its fault injection.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { encryptMedia, randomBytes } from '../../crypto/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
 import type { MediaJobEvent } from '../../workers/index.ts';
 import { BullMediaQueue, type MediaWorker, startMediaWorker } from '../../workers/queues/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 import { emulator, fault, until } from '../support/session-harness.ts';
@@ -62,7 +64,7 @@ interface WorkerProcess {
 function workerProcess(redisUrl: string, mediaDir: string, extra: string[] = []): WorkerProcess {
   const child = spawn(
     process.execPath,
-    ['bin/walink.js', 'worker', '--redis', redisUrl, '--media-dir', mediaDir, '--concurrency', '2', ...extra],
+    [...walinkArgs(), 'worker', '--redis', redisUrl, '--media-dir', mediaDir, '--concurrency', '2', ...extra],
     {
       env: { ...process.env, WALINK_JOB_KEY: Buffer.from(JOB_KEY).toString('base64') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +93,7 @@ function workerProcess(redisUrl: string, mediaDir: string, extra: string[] = [])
 /** A one-shot `walink` command: its exit code and output. */
 function walinkRun(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/walink.js', ...args], {
+    const child = spawn(process.execPath, [...walinkArgs(), ...args], {
       env: { ...process.env, WALINK_JOB_KEY: Buffer.from(JOB_KEY).toString('base64') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,10 +1,12 @@
 // `walink media decrypt` as a user runs it: exit 0 only when every check passed, nothing written otherwise.
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encryptMedia, sha256, toBase64 } from '../../crypto/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 import { fixturePath, MEDIA_SAMPLES, readFixture } from '../support/fixtures.ts';
 import { cdnJob, tempDir } from '../support/media.ts';
 import { emulator, fault } from '../support/session-harness.ts';
@@ -15,7 +17,7 @@ function walink(
   options: { stdin?: Uint8Array; started?: (child: ChildProcess) => void } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/walink.js', ...args], {
+    const child = spawn(process.execPath, [...walinkArgs(), ...args], {
       stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     if (options.stdin) {

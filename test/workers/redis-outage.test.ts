@@ -2,6 +2,7 @@
 // log line per reconnect try), quiet retries with a capped backoff, a deadline when asked for one, and a
 // stop on the first SIGTERM/SIGINT. Against a port nobody listens on, a server that drops every
 // connection (so the tries can be counted), and a real redis-server killed with SIGKILL mid-run.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -9,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encryptMedia, randomBytes } from '../../crypto/index.ts';
 import { MediaError } from '../../workers/index.ts';
 import { BullMediaQueue } from '../../workers/queues/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
 import { startRedis } from '../support/redis.ts';
 import { until } from '../support/session-harness.ts';
@@ -36,7 +38,7 @@ interface Walink {
 }
 
 function walink(args: string[]): Walink {
-  const child = spawn(process.execPath, ['bin/walink.js', ...args], {
+  const child = spawn(process.execPath, [...walinkArgs(), ...args], {
     env: { ...process.env, WALINK_JOB_KEY: Buffer.from(JOB_KEY).toString('base64') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
