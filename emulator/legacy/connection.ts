@@ -100,6 +100,9 @@ export class Connection {
   private arrivals = 0;
   private loginAnswered: { tag: string; arrivals: number } | null = null;
   private outputPoll: NodeJS.Timeout | null = null;
+  /** Frames read and not yet handled; past maxQueuedFrames reading pauses until half of them are done. */
+  private queued = 0;
+  private readingHeldForQueue = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -122,7 +125,8 @@ export class Connection {
       this.arrivals += 1;
       const arrival = this.arrivals;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      this.enqueue(() => this.handleFrame(bytes, isBinary, arrival));
+      this.frameQueued();
+      void this.enqueue(() => this.handleFrame(bytes, isBinary, arrival)).finally(() => this.frameDone());
     });
     ws.on('pong', () => this.pongReceived());
     ws.on('close', () => this.onClosed());
@@ -300,20 +304,31 @@ export class Connection {
       this.close(`the peer left ${buffered} bytes unread`, 1008);
       this.ws.terminate();
     } else if (buffered > highWaterBytes && !this.outputPoll) {
-      this.ws.pause();
+      if (!this.readingHeldForQueue) this.ws.pause();
       this.outputPoll = setInterval(() => {
         if (this.ws.bufferedAmount > highWaterBytes / 2) return;
         clearInterval(this.outputPoll!);
         this.outputPoll = null;
-        if (!this.closed) this.ws.resume();
+        if (!this.closed && !this.readingHeldForQueue) this.ws.resume();
       }, OUTPUT_POLL_MS);
       this.outputPoll.unref?.();
     }
   }
 
-  /** Whether reading from the socket is paused for its unread output. */
-  get readingPaused(): boolean {
-    return this.outputPoll !== null;
+  private frameQueued(): void {
+    this.queued += 1;
+    if (this.queued > this.host.options.maxQueuedFrames && !this.readingHeldForQueue) {
+      this.readingHeldForQueue = true;
+      if (!this.outputPoll) this.ws.pause();
+    }
+  }
+
+  private frameDone(): void {
+    this.queued -= 1;
+    if (this.readingHeldForQueue && this.queued <= this.host.options.maxQueuedFrames / 2) {
+      this.readingHeldForQueue = false;
+      if (!this.outputPoll && !this.closed) this.ws.resume();
+    }
   }
 
   /** Runs `send` after the server's latency for `kind` (at once for 0). */

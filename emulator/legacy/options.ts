@@ -33,6 +33,8 @@ export interface LegacyOptions {
   highWaterBytes: number;
   /** Unsent output past which the socket is dropped (8 MiB). */
   maxBufferedBytes: number;
+  /** Frames read and waiting to be handled past which reading pauses until half are done (256). */
+  maxQueuedFrames: number;
   /** Phones kept (10000); messages kept per phone in `sent` (1000). */
   maxPhones: number;
   maxSentPerPhone: number;
@@ -43,6 +45,7 @@ export const DEFAULT_LEGACY_OPTIONS: LegacyOptions = {
   idleTimeoutMs: 75_000,
   highWaterBytes: 1024 * 1024,
   maxBufferedBytes: 8 * 1024 * 1024,
+  maxQueuedFrames: 256,
   maxPhones: 10_000,
   maxSentPerPhone: 1000,
 };
@@ -64,6 +67,7 @@ export function legacyOptions(given: Partial<LegacyOptions> = {}): LegacyOptions
   const options = { ...DEFAULT_LEGACY_OPTIONS, ...given };
   for (const key of [
     'idleTimeoutMs',
+    'maxQueuedFrames',
     'highWaterBytes',
     'maxBufferedBytes',
     'maxPhones',

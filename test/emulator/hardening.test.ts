@@ -256,6 +256,17 @@ describe('sockets that do not read, go idle or vanish', () => {
     })();
   });
 
+  it('stops reading while more than maxQueuedFrames frames wait to be handled, and reads again once half are done', async () => {
+    const options = legacyOptions({ latencyMs: 0, maxQueuedFrames: 8 });
+    const hub = new Hub(new World(), 20_000, Date.now, pino({ level: 'silent' }), options, new MediaStore());
+    const socket = new FakeSocket();
+    hub.attach(socket as unknown as WebSocket);
+    for (let i = 0; i < 20; i++) socket.emit('message', Buffer.from('?,,'), false);
+    expect(socket.paused).toBe(1);
+    await until(() => socket.sent === 20);
+    expect(socket.resumed).toBe(1);
+  });
+
   it('drops a real socket that never reads while the phone sends to it, and keeps the emulator answering', async () => {
     await start({ legacy: { highWaterBytes: 64 * 1024, maxBufferedBytes: 1024 * 1024 } });
     const { client } = await pair();
