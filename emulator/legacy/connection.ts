@@ -69,6 +69,8 @@ const STEP_LATENCY: Partial<Record<Step, LatencyKind>> = {
 const TAG = /^[\x21-\x7e]{1,128}$/;
 /** `WebSocket.OPEN`. */
 const OPEN = 1;
+/** Pushed messages remembered per socket until acknowledged (as many as wait for an absent browser). */
+const MAX_UNACKED = 1000;
 /** How often a socket whose reading is paused looks whether its peer read enough. */
 const OUTPUT_POLL_MS = 50;
 
@@ -262,6 +264,8 @@ export class Connection {
     ]);
     this.pushSeq += 1;
     this.unacked.push({ seq: this.pushSeq, info });
+    // A peer that never answers pings cannot hold more than this many back.
+    if (this.unacked.length > MAX_UNACKED) this.unacked.shift();
     if (this.pingCovers === null) this.sendAckPing();
   }
 
