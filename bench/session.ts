@@ -100,7 +100,13 @@ function frameStream(): Record<string, unknown> {
 }
 
 async function restoreTime(): Promise<Record<string, unknown>> {
-  const emu = await startEmulator({ port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
+  const emu = await startEmulator({
+    port: 0,
+    host: '127.0.0.1',
+    logger: pino({ level: 'silent' }),
+    // The client's own cost, not a real server's latency.
+    legacy: { latencyMs: 0 },
+  });
   try {
     const store = new MemoryCredentialStore();
     const pairing = await createSession({ url: emu.wsUrl, store });

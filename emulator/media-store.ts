@@ -13,9 +13,37 @@ export interface StoredMedia {
   object: Uint8Array;
 }
 
+/** What the CDN keeps at most; past either the oldest objects go (their URLs then answer 404). */
+export interface MediaLimits {
+  maxObjects: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_MEDIA_LIMITS: MediaLimits = { maxObjects: 1000, maxBytes: 256 * 1024 * 1024 };
+
 export class MediaStore {
   private readonly objects = new Map<string, StoredMedia>();
   private readonly byMessageId = new Map<string, string>();
+  private bytes = 0;
+
+  constructor(private readonly limits: MediaLimits = DEFAULT_MEDIA_LIMITS) {}
+
+  /** Objects and bytes held now. */
+  get size(): { objects: number; bytes: number } {
+    return { objects: this.objects.size, bytes: this.bytes };
+  }
+
+  private put(media: StoredMedia): void {
+    this.objects.set(media.token, media);
+    this.bytes += media.object.length;
+    for (const [token, old] of this.objects) {
+      if (this.objects.size <= this.limits.maxObjects && this.bytes <= this.limits.maxBytes) break;
+      if (token === media.token) break;
+      this.objects.delete(token);
+      this.bytes -= old.object.length;
+      for (const [id, held] of this.byMessageId) if (held === token) this.byMessageId.delete(id);
+    }
+  }
 
   get(token: string): StoredMedia | undefined {
     return this.objects.get(token);
@@ -33,7 +61,7 @@ export class MediaStore {
     const mediaKey = randomBytes(32);
     const encrypted = encryptMedia(plaintext, mediaKey, type as MediaType);
     const token = toHex(randomBytes(16));
-    this.objects.set(token, { token, type, object: encrypted.object });
+    this.put({ token, type, object: encrypted.object });
     this.byMessageId.set(messageId, token);
     const directPath = `/d/f/${token}.enc`;
     const common = {
@@ -75,7 +103,7 @@ export class MediaStore {
     const media = token === undefined ? undefined : this.objects.get(token);
     if (!media) return undefined;
     const fresh = toHex(randomBytes(16));
-    this.objects.set(fresh, { ...media, token: fresh });
+    this.put({ ...media, token: fresh });
     this.byMessageId.set(messageId, fresh);
     const directPath = `/d/f/${fresh}.enc`;
     return { url: `${baseUrl}${directPath}`, directPath };

@@ -19,9 +19,11 @@ import {
 } from '../http/index.ts';
 import { FaultError, type FaultRule, parseFaultRule } from './legacy/faults.ts';
 import { Hub } from './legacy/hub.ts';
+import { type LegacyOptions, legacyOptions } from './legacy/options.ts';
 import { legacyPhoneRoutes } from './legacy/phone-routes.ts';
 import { World } from './legacy/world.ts';
 import { createMdServer, MD_WS_PATH, type MdOptions, type MdServer } from './md/index.ts';
+import { DEFAULT_MEDIA_LIMITS, type MediaLimits, MediaStore } from './media-store.ts';
 
 export interface EmulatorOptions {
   host?: string;
@@ -40,7 +42,18 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Multi-device timings and limits (emulator/md/options.ts; docs/emulator.md). */
   md?: MdOptions;
+  /** The legacy server's latency per request kind, idle timeout, output limits, phones kept (legacy/options.ts). */
+  legacy?: Partial<LegacyOptions>;
+  /** What the CDN keeps (1000 objects, 256 MiB); the oldest go first. */
+  media?: Partial<MediaLimits>;
+  /** A request whose headers are not complete by then is closed (10000 ms). */
+  headersTimeoutMs?: number;
+  /** A request not received whole by then is closed (60000 ms: media uploads). */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_EMULATOR_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_EMULATOR_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface Emulator {
   /** http://host:port */
@@ -61,8 +74,10 @@ const CDN = /^\/(?:d\/f\/([0-9a-f]{32})\.enc|mms\/[a-z]+\/([0-9a-f]{32}))$/;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const log = options.logger ?? pino({ level: 'silent' });
-  const world = new World(options.stateFile);
-  const hub = new Hub(world, options.refTtlMs ?? 20_000, options.now ?? Date.now, log);
+  const legacy = legacyOptions(options.legacy);
+  const world = new World(options.stateFile, legacy);
+  const media = new MediaStore({ ...DEFAULT_MEDIA_LIMITS, ...options.media });
+  const hub = new Hub(world, options.refTtlMs ?? 20_000, options.now ?? Date.now, log, legacy, media);
   const allowedOrigins = new Set(options.allowedOrigins ?? ['https://web.whatsapp.com']);
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
@@ -98,14 +113,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }),
   ];
 
-  const server: Server = createServer((req, res) => {
-    dispatch(routes, req, res).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : 500;
-      if (status === 500) log.error({ err: (error as Error).message }, 'phone API failure');
-      if (!res.headersSent) sendJson(res, status, { error: (error as Error).message });
-      else res.destroy();
-    });
-  });
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_EMULATOR_HEADERS_TIMEOUT_MS;
+  const server: Server = createServer(
+    {
+      // A half-sent request is closed after these, not kept for minutes.
+      headersTimeout,
+      requestTimeout: Math.max(
+        headersTimeout,
+        options.requestTimeoutMs ?? DEFAULT_EMULATOR_REQUEST_TIMEOUT_MS,
+      ),
+      // Node looks for overdue requests this often (30 s by default).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      dispatch(routes, req, res).catch((error: unknown) => {
+        const status = error instanceof HttpError ? error.status : 500;
+        if (status === 500) log.error({ err: (error as Error).message }, 'phone API failure');
+        if (!res.headersSent) sendJson(res, status, { error: (error as Error).message });
+        else res.destroy();
+      });
+    },
+  );
 
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     const accept = sockets.get(new URL(req.url ?? '/', 'http://x').pathname);

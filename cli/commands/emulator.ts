@@ -8,6 +8,8 @@ interface EmulatorCliOptions {
   refTtl: number;
   state?: string;
   firstFrameDelay: number;
+  latency?: number;
+  idleTimeout: number;
   verbose?: boolean;
 }
 
@@ -27,6 +29,17 @@ export function registerEmulatorCommand(program: Command): void {
       integer(0, 10_000),
       100,
     )
+    .option(
+      '--latency <ms>',
+      'legacy: answer every request after this many ms instead of the per-kind defaults (0..60000)',
+      integer(0, 60_000),
+    )
+    .option(
+      '--idle-timeout <ms>',
+      'legacy: close a socket that sent nothing for this long (≥ 1000)',
+      integer(1000),
+      75_000,
+    )
     .option('-v, --verbose', 'log every connection event')
     .action(runEmulator);
 }
@@ -44,6 +57,10 @@ async function runEmulator(options: EmulatorCliOptions): Promise<void> {
     stateFile: options.state,
     logger,
     md: { firstFrameDelayMs: options.firstFrameDelay },
+    legacy: {
+      idleTimeoutMs: options.idleTimeout,
+      ...(options.latency !== undefined ? { latencyMs: options.latency } : {}),
+    },
   });
   process.stdout.write(`walink emulator listening on ${emulator.url} (WebSocket ${emulator.wsUrl})\n`);
   // The multi-device endpoint and the root its certificate chain is signed with (GET /md/root-key).

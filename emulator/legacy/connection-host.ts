@@ -6,6 +6,7 @@ import type { WebMessageInfo } from '../../codec/index.ts';
 import type { SessionKeys } from '../../crypto/index.ts';
 import type { KnownBrowser, LoginRequest, Ref } from './connection-types.ts';
 import type { FaultBook } from './faults.ts';
+import type { LatencyKind, LegacyOptions } from './options.ts';
 import type { Phone, SentMessage, Tokens } from './world.ts';
 
 /**
@@ -16,6 +17,9 @@ export interface ConnectionHost<TConnection> {
   readonly log: Logger;
   readonly faults: FaultBook;
   readonly refTtlMs: number;
+  readonly options: LegacyOptions;
+  /** What the server takes to answer each kind of request, in ms. */
+  readonly latency: Readonly<Record<LatencyKind, number>>;
   now(): number;
   frameReceived(): void;
   frameDropped(): void;
@@ -28,8 +32,11 @@ export interface ConnectionHost<TConnection> {
     connection: TConnection,
     draft: { clientId: string; phoneNumber: string; description: string[]; keys: SessionKeys },
   ): void;
-  /** `connection` holds the browser now; counts the login and rotates the browser's tokens. */
-  resumeSession(connection: TConnection, clientId: string): void;
+  /**
+   * `connection` holds the browser now; counts the login and rotates the browser's tokens. `presented`:
+   * `clientToken serverToken` of the login, which decides which pair stays the previous one.
+   */
+  resumeSession(connection: TConnection, clientId: string, presented: string | null): void;
   /** What a Conn push says about a linked browser. */
   connView(clientId: string): { phone: Readonly<Phone>; tokens: Tokens };
   loginFacts(
@@ -42,6 +49,8 @@ export interface ConnectionHost<TConnection> {
   ): { browser: Pick<KnownBrowser, 'phoneNumber' | 'keys'> | null; heldElsewhere: boolean };
   /** Messages that waited for this browser, handed over once. */
   takePending(clientId: string): WebMessageInfo[];
+  /** Messages pushed to a socket that closed before it acknowledged them: first in line again. */
+  requeue(clientId: string, messages: readonly WebMessageInfo[]): void;
   forgetBrowser(clientId: string): void;
   phone(number: string): Readonly<Phone>;
   recordSent(phoneNumber: string, message: SentMessage): void;

@@ -81,6 +81,8 @@ const connectionSetup = setup({
     answerRequest: (_, _params: { body: Answer }) => undefined,
     /** Answers the tag of the frame being handled (no request is pending for it). */
     answerFrame: (_, _params: { body: Answer }) => undefined,
+    /** Answers the tag of the login a passed challenge was for. */
+    answerChallengedLogin: (_, _params: { body: Answer }) => undefined,
     /** The init answer: status 200, the ref and its ttl. */
     answerInit: () => undefined,
     /** A reref's answer: status 200 with the new ref. */
@@ -95,6 +97,8 @@ const connectionSetup = setup({
     /** Conn with the browser's tokens; after a scan also the ref and the pairing secret. */
     pushConn: (_, _params: { pairing: boolean }) => undefined,
     pushStreamAndProps: () => undefined,
+    /** The contact and chat lists, pushed unasked (`preempt-…` tags, docs/protocol.md §3). */
+    pushPreempt: () => undefined,
     pushChallenge: () => undefined,
     consumeChallengeFault: () => undefined,
     deliverPending: () => undefined,
@@ -137,6 +141,7 @@ const connectionSetup = setup({
         clientId: login.clientId,
         loginTokens: tokensOf(login),
         challenge: { bytes: event.challenge, mode: login.mode },
+        challengedLoginTag: login.tag,
       };
     }),
     holdLoggedInBrowser: assign(({ context, event }) => {
@@ -182,6 +187,8 @@ const connectionSetup = setup({
     tokensStale: when('LOGIN_CHECKED', (e) => e.browser?.tokens === 'stale'),
     challengeForced: when('LOGIN_CHECKED', (e) => e.challengeForced),
     sameLogin: when('LOGIN', (e, c) => c.loginTokens === tokensOf(e)),
+    /** The same login again, sent after its answer went out: the client lost that answer. */
+    sameLoginAnswerLost: when('LOGIN', (e, c) => c.loginTokens === tokensOf(e) && e.afterAnswer === true),
     initialized: ({ context }) => context.initialized,
     // challenge (§2.5)
     answersOwnChallenge: when('CHALLENGE_ANSWER', (e, c) => e.clientId === c.clientId),
@@ -234,6 +241,7 @@ export const connectionMachine = connectionSetup.createMachine({
     session: null,
     loginTokens: null,
     challenge: null,
+    challengedLoginTag: null,
   }),
   // What no state below takes: a request out of turn gets 400, a binary frame before keys closes.
   on: {
@@ -431,6 +439,8 @@ export const connectionMachine = connectionSetup.createMachine({
               'resumeSession',
               'retireRef',
               { type: 'pushConn', params: { pairing: false } },
+              // The login that was challenged gets its answer too.
+              { type: 'answerChallengedLogin', params: { body: { status: 200 } } },
             ],
           },
         ],
@@ -445,7 +455,17 @@ export const connectionMachine = connectionSetup.createMachine({
       // Every way in names its first step (streaming after a scan, delivering after a login).
       initial: 'delivering',
       on: {
-        LOGIN: [{ guard: 'sameLogin' }, { actions: answerFrame({ status: 405 }) }],
+        // The login that passed, re-sent after its answer went out (the client lost it): answered again as
+        // the first one was, Conn with the browser's tokens and then 200, without another rotation. One that
+        // arrived while the first was being worked on is the same request: answered once.
+        LOGIN: [
+          {
+            guard: 'sameLoginAnswerLost',
+            actions: [{ type: 'pushConn', params: { pairing: false } }, answerFrame({ status: 200 })],
+          },
+          { guard: 'sameLogin' },
+          { actions: answerFrame({ status: 405 }) },
+        ],
         TEST: { actions: answerFrame(['Pong', true]) },
         BINARY: { actions: 'answerBinary' },
       },
@@ -456,11 +476,11 @@ export const connectionMachine = connectionSetup.createMachine({
           invoke: { src: 'pause', input: { step: 'conn' } },
           on: { CONN_DONE: { target: 'delivering', actions: 'pushStreamAndProps' } },
         },
-        /** Messages that waited for this browser go out after the ready step. */
+        /** The contact and chat lists, then messages that waited for this browser, after the ready step. */
         delivering: {
           tags: 'busy',
           invoke: { src: 'pause', input: { step: 'ready' } },
-          on: { READY_DONE: { target: 'online', actions: 'deliverPending' } },
+          on: { READY_DONE: { target: 'online', actions: ['pushPreempt', 'deliverPending'] } },
         },
         online: {},
       },

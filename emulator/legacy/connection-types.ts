@@ -21,6 +21,8 @@ export type AdminRequest =
       serverToken: string;
       clientId: string;
       mode: LoginMode;
+      /** Set by the connection: this frame arrived after the answer to a login with its tag went out. */
+      afterAnswer?: boolean;
     }
   | { type: 'CHALLENGE_ANSWER'; tag: string; answer: string; clientId: string }
   | { type: 'LOGOUT'; tag: string }
@@ -109,6 +111,8 @@ export interface ConnectionContext {
   /** `clientToken serverToken` of the login that passed: the same frame again is a re-send. */
   loginTokens: string | null;
   challenge: { bytes: Uint8Array; mode: LoginMode } | null;
+  /** The tag of the login the last challenge was for: answered 200 too once the challenge passed. */
+  challengedLoginTag: string | null;
 }
 
 export interface ConnectionInput {

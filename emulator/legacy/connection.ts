@@ -3,7 +3,10 @@
 // admin commands to the machine as events, and carries out the effects and steps the machine names,
 // asking the server it belongs to (a ConnectionHost: the hub) for shared state. Frames of one socket are
 // handled strictly in order: the next waits while the machine is busy. A malformed or forged frame closes
-// only this socket, with the reason logged.
+// only this socket, with the reason logged. The server takes its time over each request (options.ts,
+// latency), stops reading while the peer leaves too much output unread and drops it past a limit, closes
+// an idle socket, and counts a pushed message delivered only once a WebSocket ping sent after it came
+// back: what a socket that closed had not acknowledged is queued for the browser again.
 import type { WebSocket } from 'ws';
 import { type Actor, assertEvent, createActor, fromCallback, type SnapshotFrom } from 'xstate';
 import {
@@ -38,11 +41,38 @@ import type {
   StepInput,
 } from './connection-types.ts';
 import type { FaultBook, Step } from './faults.ts';
-import { connPayload, MD_UPGRADE_VERSION, PROPS, SERVER_VERSION, STREAM_UPDATE } from './payloads.ts';
+import type { LatencyKind } from './options.ts';
+import {
+  chatResponse,
+  connPayload,
+  contactsResponse,
+  MD_UPGRADE_VERSION,
+  PROPS,
+  SERVER_VERSION,
+  STREAM_UPDATE,
+} from './payloads.ts';
 import { answerBinaryRequest } from './requests.ts';
 import type { Phone } from './world.ts';
 
 export type ScanOutcome = 'paired' | 'upgrade_md_prod' | 'closed';
+
+/** The latency (options.ts) a step stands for; the others are the server's own pauses. */
+const STEP_LATENCY: Partial<Record<Step, LatencyKind>> = {
+  init: 'init',
+  reref: 'reref',
+  login: 'login',
+  challenge: 'challenge',
+  logout: 'logout',
+};
+
+/** A tag is 1-128 printable ASCII characters (docs/protocol.md §1); anything else is no frame. */
+const TAG = /^[\x21-\x7e]{1,128}$/;
+/** `WebSocket.OPEN`. */
+const OPEN = 1;
+/** Pushed messages remembered per socket until acknowledged (as many as wait for an absent browser). */
+const MAX_UNACKED = 1000;
+/** How often a socket whose reading is paused looks whether its peer read enough. */
+const OUTPUT_POLL_MS = 50;
 
 /** The event a step's pause reports when it passed. */
 const PAUSE_DONE: Partial<Record<Step, StepEvent['type']>> = {
@@ -62,6 +92,19 @@ export class Connection {
   private closed = false;
   /** What the scan being handled came to (pair() reports it to the phone API). */
   private scanOutcome: ScanOutcome = 'closed';
+  /** Messages pushed and not yet covered by a returned WebSocket ping. */
+  private unacked: { seq: number; info: WebMessageInfo }[] = [];
+  private pushSeq = 0;
+  /** The last push seq the outstanding ping covers, or null when none is out. */
+  private pingCovers: number | null = null;
+  private readonly idleTimer: NodeJS.Timeout;
+  /** Frames that arrived so far, and how many had when a login's answer went out (with its tag). */
+  private arrivals = 0;
+  private loginAnswered: { tag: string; arrivals: number } | null = null;
+  private outputPoll: NodeJS.Timeout | null = null;
+  /** Frames read and not yet handled; past maxQueuedFrames reading pauses until half of them are done. */
+  private queued = 0;
+  private readingHeldForQueue = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -76,10 +119,18 @@ export class Connection {
       error: (error) => this.close(`internal error: ${(error as Error).message}`, 1011),
     });
     this.machine.start();
+    const idleMs = host.options.idleTimeoutMs;
+    this.idleTimer = setTimeout(() => this.close(`idle for ${idleMs} ms`, 1001), idleMs);
+    this.idleTimer.unref?.();
     ws.on('message', (data, isBinary) => {
+      this.idleTimer.refresh();
+      this.arrivals += 1;
+      const arrival = this.arrivals;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      this.enqueue(() => this.handleFrame(bytes, isBinary));
+      this.frameQueued();
+      void this.enqueue(() => this.handleFrame(bytes, isBinary, arrival)).finally(() => this.frameDone());
     });
+    ws.on('pong', () => this.pongReceived());
     ws.on('close', () => this.onClosed());
     ws.on('error', (error) => this.host.log.warn({ conn: this.id, err: error.message }, 'socket error'));
   }
@@ -102,8 +153,9 @@ export class Connection {
     return this.snapshot.hasTag('authenticated');
   }
 
+  /** Open for sending: a socket whose peer is gone, or that is closing, gets nothing more. */
   get isOpen(): boolean {
-    return !this.closed;
+    return !this.closed && this.ws.readyState === OPEN;
   }
 
   /** Runs `task` after everything already queued for this socket; errors close the socket. */
@@ -128,6 +180,14 @@ export class Connection {
 
   private onClosed(): void {
     this.closed = true;
+    clearTimeout(this.idleTimer);
+    if (this.outputPoll) clearInterval(this.outputPoll);
+    this.outputPoll = null;
+    // What this socket never acknowledged goes back to the browser's queue (before the socket lets go of it).
+    const unacked = this.unacked.map((m) => m.info);
+    this.unacked = [];
+    const clientId = this.snapshot.context.session?.clientId;
+    if (clientId && unacked.length > 0) this.host.requeue(clientId, unacked);
     // A socket closes twice (our close, then the peer's): the machine hears it once.
     this.send({ type: 'CLOSE' });
     this.host.detach(this);
@@ -181,7 +241,7 @@ export class Connection {
 
   /** Fault injection: bytes that are not a frame. */
   sendRaw(text: string): void {
-    if (!this.closed) this.ws.send(text);
+    this.write(text);
   }
 
   /** Server-initiated JSON: tagged s1, s2, … per connection. */
@@ -191,17 +251,95 @@ export class Connection {
   }
 
   pushMessage(info: WebMessageInfo, keys = this.snapshot.context.session?.keys): void {
+    if (!keys || !this.isOpen) {
+      // Not sent: it stays the browser's (the hub queues it when no open socket holds the browser).
+      const clientId = this.snapshot.context.session?.clientId;
+      if (clientId) this.host.requeue(clientId, [info]);
+      return;
+    }
     this.sendBinary(this.pushTag(), keys, [
       'action',
       { add: 'relay' },
       [['message', null, encodeWebMessageInfo(info)]],
     ]);
+    this.pushSeq += 1;
+    this.unacked.push({ seq: this.pushSeq, info });
+    // A peer that never answers pings cannot hold more than this many back.
+    if (this.unacked.length > MAX_UNACKED) this.unacked.shift();
+    if (this.pingCovers === null) this.sendAckPing();
+  }
+
+  /** Messages pushed but not yet acknowledged (a returned ping sent after them). */
+  get unacknowledged(): number {
+    return this.unacked.length;
+  }
+
+  // ---- delivery acknowledgement: a WebSocket ping after the pushes; its pong proves they arrived ----
+
+  private sendAckPing(): void {
+    if (!this.isOpen) return;
+    this.pingCovers = this.pushSeq;
+    this.ws.ping();
+  }
+
+  private pongReceived(): void {
+    this.idleTimer.refresh();
+    if (this.pingCovers === null) return;
+    const covered = this.pingCovers;
+    this.unacked = this.unacked.filter((m) => m.seq > covered);
+    this.pingCovers = null;
+    if (this.unacked.length > 0) this.sendAckPing();
   }
 
   // ---- sending ----
 
   private sendText(text: string): void {
-    if (!this.closed) this.ws.send(text);
+    this.write(text);
+  }
+
+  /** Sends, then looks at what the peer left unread: past highWaterBytes reading pauses, past the limit the socket goes. */
+  private write(data: string | Uint8Array): void {
+    if (this.closed) return;
+    this.ws.send(data);
+    const { highWaterBytes, maxBufferedBytes } = this.host.options;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > maxBufferedBytes) {
+      this.host.log.info({ conn: this.id, buffered }, 'dropping a socket that does not read');
+      this.close(`the peer left ${buffered} bytes unread`, 1008);
+      this.ws.terminate();
+    } else if (buffered > highWaterBytes && !this.outputPoll) {
+      if (!this.readingHeldForQueue) this.ws.pause();
+      this.outputPoll = setInterval(() => {
+        if (this.ws.bufferedAmount > highWaterBytes / 2) return;
+        clearInterval(this.outputPoll!);
+        this.outputPoll = null;
+        if (!this.closed && !this.readingHeldForQueue) this.ws.resume();
+      }, OUTPUT_POLL_MS);
+      this.outputPoll.unref?.();
+    }
+  }
+
+  private frameQueued(): void {
+    this.queued += 1;
+    if (this.queued > this.host.options.maxQueuedFrames && !this.readingHeldForQueue) {
+      this.readingHeldForQueue = true;
+      if (!this.outputPoll) this.ws.pause();
+    }
+  }
+
+  private frameDone(): void {
+    this.queued -= 1;
+    if (this.readingHeldForQueue && this.queued <= this.host.options.maxQueuedFrames / 2) {
+      this.readingHeldForQueue = false;
+      if (!this.outputPoll && !this.closed) this.ws.resume();
+    }
+  }
+
+  /** Runs `send` after the server's latency for `kind` (at once for 0). */
+  private later(kind: LatencyKind, send: () => void): void {
+    const ms = this.host.latency[kind];
+    if (ms === 0) send();
+    else setTimeout(send, ms);
   }
 
   private sendJson(tag: string, data: unknown): void {
@@ -212,7 +350,7 @@ export class Connection {
     if (!keys || this.closed) return;
     const sealed = sealFrame(keys, encodeNode(node));
     if (this.faults.take('corruptHmac')) sealed[0]! ^= 0xff;
-    this.ws.send(serverBinaryFrame(tag, sealed));
+    this.write(serverBinaryFrame(tag, sealed));
   }
 
   private pushTag(): string {
@@ -222,7 +360,7 @@ export class Connection {
 
   // ---- receiving ----
 
-  private async handleFrame(data: Buffer, isBinary: boolean): Promise<void> {
+  private async handleFrame(data: Buffer, isBinary: boolean, arrival: number): Promise<void> {
     if (this.closed) return;
     this.host.frameReceived();
     if (this.faults.countFrame()) {
@@ -234,6 +372,11 @@ export class Connection {
       frame = parseClientFrame(data, isBinary);
     } catch (error) {
       this.close(`malformed frame: ${(error as Error).message}`, 1002);
+      return;
+    }
+    // An empty tag, or one with control characters, is no frame (and is never echoed back).
+    if (frame.kind !== 'ping' && !TAG.test(frame.tag)) {
+      this.close('malformed frame: a tag is 1-128 printable ASCII characters', 1002);
       return;
     }
     if (frame.kind === 'ping') {
@@ -249,6 +392,10 @@ export class Connection {
       this.sendJson(frame.tag, { status: 400 });
       return;
     }
+    if (request.type === 'LOGIN') {
+      const answered = this.loginAnswered;
+      request.afterAnswer = answered !== null && answered.tag === request.tag && arrival > answered.arrivals;
+    }
     await this.dispatch(request);
   }
 
@@ -256,6 +403,10 @@ export class Connection {
 
   /** Applies delay and close faults at a named step; false when the socket was closed. */
   private async pause(step: Step): Promise<boolean> {
+    const kind = STEP_LATENCY[step];
+    const latency = kind ? this.host.latency[kind] : 0;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    if (this.closed) return false;
     const delay = this.faults.take('delay', (r) => r.at === step);
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
     if (this.faults.take('closeSocket', (r) => 'at' in r && r.at === step)) {
@@ -324,9 +475,21 @@ export class Connection {
       pause: Connection.step((_, { step }) => ({ type: PAUSE_DONE[step]! }) as StepEvent),
     },
     actions: {
-      answerRequest: ({ system, context }, { body }) =>
-        Connection.of(system).sendJson(tagOf(context.request), body),
+      answerRequest: ({ system, context }, { body }) => {
+        const connection = Connection.of(system);
+        const tag = tagOf(context.request);
+        if (context.request?.type === 'LOGIN')
+          connection.loginAnswered = { tag, arrivals: connection.arrivals };
+        connection.sendJson(tag, body);
+      },
       answerFrame: ({ system, event }, { body }) => Connection.of(system).sendJson(tagOf(event), body),
+      answerChallengedLogin: ({ system, context }, { body }) => {
+        const connection = Connection.of(system);
+        const tag = context.challengedLoginTag;
+        if (!tag) return;
+        connection.loginAnswered = { tag, arrivals: connection.arrivals };
+        connection.sendJson(tag, body);
+      },
       answerInit: ({ system, context }) => Connection.of(system).answerInit(context),
       answerRef: ({ system, context }) => Connection.of(system).answerRef(context),
       registerRef: ({ system, context }) => {
@@ -349,10 +512,11 @@ export class Connection {
       },
       resumeSession: ({ system, context }) => {
         const connection = Connection.of(system);
-        connection.host.resumeSession(connection, held(context).clientId);
+        connection.host.resumeSession(connection, held(context).clientId, context.loginTokens);
       },
       pushConn: ({ system, context }, { pairing }) => Connection.of(system).pushConn(context, pairing),
       pushStreamAndProps: ({ system }) => Connection.of(system).pushStreamAndProps(),
+      pushPreempt: ({ system, context }) => Connection.of(system).pushPreempt(held(context)),
       pushChallenge: ({ system, context }) => {
         if (!context.challenge) throw new Error('no challenge to send');
         Connection.of(system).pushJson([
@@ -434,6 +598,18 @@ export class Connection {
     this.pushConnPayload(connPayload(phone, tokens, { ref: context.ref?.value, secret: toBase64(secret) }));
   }
 
+  /** docs/protocol.md §3: after login the server pushes the contact and chat lists unasked. */
+  private pushPreempt(session: HeldSession): void {
+    const phone = this.host.phone(session.phoneNumber);
+    this.sendBinary(this.preemptTag(), session.keys, contactsResponse(phone));
+    this.sendBinary(this.preemptTag(), session.keys, chatResponse(phone, this.host.now()));
+  }
+
+  private preemptTag(): string {
+    this.pushCounter += 1;
+    return `preempt-${Math.floor(this.host.now() / 1000)}-${this.pushCounter}`;
+  }
+
   private pushStreamAndProps(): void {
     this.pushJson(STREAM_UPDATE);
     this.pushJson(PROPS);
@@ -458,11 +634,16 @@ export class Connection {
       reuploadMedia: (index) => this.host.reuploadMedia(index),
       recordSent: (message) => this.host.recordSent(session.phoneNumber, message),
     });
-    for (const reply of replies) {
-      if (reply.kind === 'node') this.sendBinary(tag, session.keys, reply.node);
-      else if (reply.kind === 'json') this.sendJson(tag, reply.body);
-      else this.sendText(`${tag},`);
-    }
+    // The ack of a relay goes out at once; the answers after the server's time for the request's kind.
+    const kind: LatencyKind = node[0] === 'query' ? 'query' : 'relay';
+    const answers = replies.filter((reply) => reply.kind !== 'ack');
+    if (answers.length < replies.length) this.sendText(`${tag},`);
+    this.later(kind, () => {
+      for (const reply of answers) {
+        if (reply.kind === 'node') this.sendBinary(tag, session.keys, reply.node);
+        else if (reply.kind === 'json') this.sendJson(tag, reply.body);
+      }
+    });
   }
 }
 

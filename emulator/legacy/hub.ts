@@ -12,6 +12,7 @@ import { Connection } from './connection.ts';
 import type { ConnectionHost } from './connection-host.ts';
 import type { KnownBrowser, LoginRequest, Ref } from './connection-types.ts';
 import { FaultBook } from './faults.ts';
+import { type LatencyKind, type LegacyOptions, latencyTable } from './options.ts';
 import { type Browser, newTokens, type Phone, type SentMessage, type Tokens, type World } from './world.ts';
 
 interface RefEntry {
@@ -41,7 +42,7 @@ const MAX_PENDING = 1000;
 
 export class Hub implements ConnectionHost<Connection> {
   readonly faults = new FaultBook();
-  readonly media = new MediaStore();
+  readonly latency: Readonly<Record<LatencyKind, number>>;
   private readonly counters: EmulatorStats = {
     connections: 0,
     framesReceived: 0,
@@ -61,7 +62,11 @@ export class Hub implements ConnectionHost<Connection> {
     readonly refTtlMs: number,
     readonly now: () => number,
     readonly log: Logger,
-  ) {}
+    readonly options: LegacyOptions,
+    readonly media = new MediaStore(),
+  ) {
+    this.latency = latencyTable(options.latencyMs);
+  }
 
   get stats(): Readonly<EmulatorStats> {
     return this.counters;
@@ -81,7 +86,16 @@ export class Hub implements ConnectionHost<Connection> {
   }
 
   health() {
-    return { sockets: this.connections.size, browsers: this.world.browsers.size, stats: this.stats };
+    let unacknowledged = 0;
+    for (const connection of this.connections) unacknowledged += connection.unacknowledged;
+    return {
+      sockets: this.connections.size,
+      browsers: this.world.browsers.size,
+      phones: this.world.phones.size,
+      /** Messages pushed to open sockets that have not acknowledged them yet. */
+      unacknowledged,
+      stats: this.stats,
+    };
   }
 
   /** Shutdown: every socket is closed. */
@@ -121,11 +135,15 @@ export class Hub implements ConnectionHost<Connection> {
     this.takeOver(connection, browser.clientId);
   }
 
-  resumeSession(connection: Connection, clientId: string): void {
+  resumeSession(connection: Connection, clientId: string, presented: string | null): void {
     const browser = this.browser(clientId);
     this.takeOver(connection, clientId);
     this.counters.logins += 1;
-    this.world.rotateTokens(browser);
+    const previous = browser.previousTokens;
+    this.world.rotateTokens(
+      browser,
+      previous !== null && presented === `${previous.clientToken} ${previous.serverToken}`,
+    );
   }
 
   connView(clientId: string): { phone: Readonly<Phone>; tokens: Tokens } {
@@ -183,7 +201,20 @@ export class Hub implements ConnectionHost<Connection> {
   }
 
   recordSent(phoneNumber: string, message: SentMessage): void {
-    this.world.phone(phoneNumber).sent.push(message);
+    this.world.recordSent(phoneNumber, message);
+  }
+
+  requeue(clientId: string, messages: readonly WebMessageInfo[]): void {
+    if (messages.length === 0 || !this.world.browsers.has(clientId)) return;
+    // Another socket holds the browser by now (a takeover): it gets them at once.
+    const holder = this.holderOf(clientId);
+    if (holder?.isAuthenticated) {
+      for (const info of messages) holder.pushMessage(info);
+      return;
+    }
+    const queue = [...messages, ...(this.pending.get(clientId) ?? [])].slice(0, MAX_PENDING);
+    this.pending.set(clientId, queue);
+    this.log.info({ count: messages.length }, 'queued unacknowledged messages again');
   }
 
   /** The phone sends media: encrypted under a fresh mediaKey and served by the CDN. */
@@ -226,9 +257,9 @@ export class Hub implements ConnectionHost<Connection> {
     return { wid: phone.wid, result };
   }
 
-  /** The phone and the browsers linked to it. */
+  /** The phone and the browsers linked to it (looking does not make the phone). */
   describePhone(number: string) {
-    const { sent: _sent, ...phone } = this.world.phone(number);
+    const { sent: _sent, ...phone } = this.world.peekPhone(number);
     return {
       ...phone,
       linkedBrowsers: this.world
@@ -253,7 +284,7 @@ export class Hub implements ConnectionHost<Connection> {
 
   /** What linked browsers relayed through the phone. */
   sentBy(number: string): readonly SentMessage[] {
-    return this.world.phone(number).sent;
+    return this.world.peekPhone(number).sent;
   }
 
   /** Relays a message from the phone to every browser linked to it; absent ones get it on return. */
@@ -261,7 +292,8 @@ export class Hub implements ConnectionHost<Connection> {
     let delivered = 0;
     for (const browser of this.world.browsersOf(number)) {
       const socket = this.holderOf(browser.clientId);
-      if (socket?.isAuthenticated) {
+      // Only an open socket gets it; one that closes before it acknowledged the push gives it back (requeue).
+      if (socket?.isAuthenticated && socket.isOpen) {
         socket.pushMessage(info);
         delivered += 1;
       } else {

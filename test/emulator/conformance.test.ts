@@ -41,7 +41,7 @@ async function sameBrowser(original: RawClient): Promise<RawClient> {
 }
 
 beforeEach(async () => {
-  emulator = await startEmulator({ port: 0, refTtlMs: 400 });
+  emulator = await startEmulator({ port: 0, refTtlMs: 400, legacy: { latencyMs: 0 } });
 });
 
 afterEach(async () => {

@@ -25,6 +25,8 @@ const EFFECTS = [
   'resumeSession',
   'pushConn',
   'pushStreamAndProps',
+  'pushPreempt',
+  'answerChallengedLogin',
   'pushChallenge',
   'consumeChallengeFault',
   'deliverPending',
@@ -173,7 +175,7 @@ describe('reref', () => {
 });
 
 describe('scan', () => {
-  it('pairs: links the browser, pushes Conn with the secret, then Stream and Props, then what waited', () => {
+  it('pairs: links the browser, pushes Conn with the secret, then Stream and Props, the contact and chat lists, then what waited', () => {
     const m = start();
     m.send(init());
     const scanned = m.send({
@@ -187,6 +189,7 @@ describe('scan', () => {
       'linkBrowser',
       { pushConn: { pairing: true } },
       'pushStreamAndProps',
+      'pushPreempt',
       'deliverPending',
     ]);
     expect(m.state()).toEqual({ authenticated: 'online' });
@@ -237,15 +240,21 @@ describe('login', () => {
       'retireRef',
       { pushConn: { pairing: false } },
       status(200),
+      'pushPreempt',
       'deliverPending',
     ]);
     expect(m.state()).toEqual({ authenticated: 'online' });
   });
 
-  it('ignores the same login re-sent once authenticated, and answers another one 405', () => {
+  it('ignores the same login re-sent while the first was worked on, answers one sent after its answer again, and another one 405', () => {
     const m = start();
     m.send(login());
     expect(m.send(login())).toEqual([]);
+    expect(m.send({ ...login(), afterAnswer: true } as ConnectionEvent)).toEqual([
+      { pushConn: { pairing: false } },
+      { answerFrame: { body: { status: 200 } } },
+    ]);
+    expect(m.actor.getSnapshot().context.loginTokens).not.toBeNull();
     expect(m.send({ ...login(), clientToken: 'other' } as ConnectionEvent)).toEqual([
       { answerFrame: { body: { status: 405 } } },
     ]);
@@ -289,6 +298,8 @@ describe('login', () => {
       'resumeSession',
       'retireRef',
       { pushConn: { pairing: false } },
+      { answerChallengedLogin: { body: { status: 200 } } },
+      'pushPreempt',
       'deliverPending',
     ]);
     expect(ok.actor.getSnapshot().context.challenge).toBeNull();

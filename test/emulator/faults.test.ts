@@ -32,7 +32,12 @@ async function pair(client: RawClient): Promise<Record<string, unknown>> {
 }
 
 beforeEach(async () => {
-  emulator = await startEmulator({ port: 0, refTtlMs: 2000, maxPayload: 64 * 1024 });
+  emulator = await startEmulator({
+    port: 0,
+    refTtlMs: 2000,
+    maxPayload: 64 * 1024,
+    legacy: { latencyMs: 0 },
+  });
 });
 
 afterEach(async () => {
@@ -220,14 +225,14 @@ describe('state file', () => {
   it('keeps linked browsers and tokens across a restart (mode 0600), so a login restores', async () => {
     const stateFile = join(dir, 'emulator.json');
     await emulator.close();
-    emulator = await startEmulator({ port: 0, stateFile });
+    emulator = await startEmulator({ port: 0, stateFile, legacy: { latencyMs: 0 } });
     const client = await connect();
     const conn = await pair(client);
     expect(statSync(stateFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(stateFile, 'utf8')).toContain(client.clientId);
     client.close();
     await emulator.close();
-    emulator = await startEmulator({ port: 0, stateFile });
+    emulator = await startEmulator({ port: 0, stateFile, legacy: { latencyMs: 0 } });
     const again = await connect();
     Object.assign(again, { clientId: client.clientId, keys: client.keys });
     await again.init();

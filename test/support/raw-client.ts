@@ -133,15 +133,28 @@ export class RawClient {
   }
 
   /** The next binary frame (optionally with `tag`), opened and decoded with this client's keys. */
+  /** The binary frame tagged `tag`; without one, the next that is not an unasked `preempt-…` list. */
   async binary(tag?: string, timeoutMs?: number): Promise<{ tag: string; node: BinaryNode }> {
     const frame = await this.next(
-      (f) => f.kind === 'binary' && (tag === undefined || f.tag === tag),
+      (f) => f.kind === 'binary' && (tag === undefined ? !f.tag.startsWith('preempt-') : f.tag === tag),
       timeoutMs,
       `binary ${tag ?? ''}`,
     );
     const { payload } = frame as { tag: string; payload: Uint8Array };
     if (!this.keys) throw new Error('no keys');
     return { tag: (frame as { tag: string }).tag, node: decodeNode(openFrame(this.keys, payload)) };
+  }
+
+  /** The next binary frame the server pushed unasked with a `preempt-…` tag (the contact and chat lists). */
+  async preempt(timeoutMs?: number): Promise<{ tag: string; node: BinaryNode }> {
+    const frame = await this.next(
+      (f) => f.kind === 'binary' && f.tag.startsWith('preempt-'),
+      timeoutMs,
+      'preempt',
+    );
+    const { tag, payload } = frame as { tag: string; payload: Uint8Array };
+    if (!this.keys) throw new Error('no keys');
+    return { tag, node: decodeNode(openFrame(this.keys, payload)) };
   }
 
   async waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {

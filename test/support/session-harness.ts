@@ -18,7 +18,14 @@ export const PHONE = '491511112222';
 export const FAST_TIMING: Partial<SessionTiming> = { backoffBase: 20, backoffMax: 200, logoutTimeout: 2_000 };
 
 export async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  return startEmulator({ port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }), ...options });
+  return startEmulator({
+    port: 0,
+    host: '127.0.0.1',
+    logger: pino({ level: 'silent' }),
+    // Speed over a real server's latency (the emulator's own tests model it).
+    legacy: { latencyMs: 0 },
+    ...options,
+  });
 }
 
 export interface Recorded {
