@@ -19,7 +19,7 @@ import {
 } from '../codec/index.ts';
 import { openFrame, sealFrame } from '../crypto/index.ts';
 import { type CorpusItem, corpus } from './corpus.ts';
-import { interleaved, round } from './measure.ts';
+import { interleaved, type Rate, round } from './measure.ts';
 import { type LegacyPeer, legacyPeer } from './peers.ts';
 
 type Decoded = [
@@ -79,6 +79,14 @@ function checkSame(name: string, ours: unknown, theirs: unknown, peer: LegacyPee
   if (a !== b) throw new Error(`bench codec: ${name} decodes differently in walink and ${peer.version}`);
 }
 
+/** The ratio of two interleaved rates, by CPU time (see `interleaved`). */
+function ratio(ours: Rate, theirs: Rate): number {
+  return round(
+    (ours.opsPerCpuSecond ?? ours.opsPerSecond) / (theirs.opsPerCpuSecond ?? theirs.opsPerSecond),
+    2,
+  );
+}
+
 function geomean(values: number[]): number {
   return round(Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length), 2);
 }
@@ -99,10 +107,10 @@ function codecItem(item: CorpusItem, peer: LegacyPeer) {
     nodes: item.nodeCount,
     decodeMBps: round(rates.decode.opsPerSecond * mb),
     peerDecodeMBps: round(rates.peerDecode.opsPerSecond * mb),
-    decodeRatio: round(rates.decode.opsPerSecond / rates.peerDecode.opsPerSecond, 2),
+    decodeRatio: ratio(rates.decode, rates.peerDecode),
     encodeMBps: round(rates.encode.opsPerSecond * mb),
     peerEncodeMBps: round(rates.peerEncode.opsPerSecond * mb),
-    encodeRatio: round(rates.encode.opsPerSecond / rates.peerEncode.opsPerSecond, 2),
+    encodeRatio: ratio(rates.encode, rates.peerEncode),
   };
 }
 
@@ -127,7 +135,7 @@ function frameItem(item: CorpusItem, peer: LegacyPeer) {
     frameBytes: frame.length,
     framesPerSecond: Math.round(rates.open.opsPerSecond),
     peerFramesPerSecond: Math.round(rates.peerOpen.opsPerSecond),
-    ratio: round(rates.open.opsPerSecond / rates.peerOpen.opsPerSecond, 2),
+    ratio: ratio(rates.open, rates.peerOpen),
   };
 }
 

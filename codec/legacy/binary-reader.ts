@@ -3,12 +3,13 @@
 // carrying the offset. Token lookups are array indexing.
 //
 // Speed (bench/codec.ts, against @adiwajshing/baileys@3.5.3): strings are cut straight out of the input by
-// offsets, never through a subarray per field; ASCII (almost every id, JID and name) is scanned and then cut
-// out natively with latin1Slice, which measured 2-5× faster than building it per character and than
-// TextDecoder for short strings (TextDecoder stays for anything else, so invalid UTF-8 still becomes U+FFFD);
+// offsets, never through a subarray per field; ASCII (almost every id, JID and name) is scanned and then made by
+// asciiAt (codec/ascii.ts: String.fromCharCode with fixed arity up to 16 characters, latin1Slice beyond), which
+// measured several times faster than building it per character and than TextDecoder for short strings (TextDecoder stays for anything else, so invalid UTF-8 still becomes U+FFFD);
 // packed strings are written as character codes into one scratch buffer and cut out the same way; a JID part
 // is checked with a character loop (tokens once per dictionary). No string cache: the benchmark repeats its
 // bytes, so a cache would be measured on hits that real traffic does not give.
+import { asciiAt } from '../ascii.ts';
 import { CodecError } from '../errors.ts';
 import { isJidPart } from './jid.ts';
 import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr, WIRE } from './node.ts';
@@ -28,15 +29,13 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8');
-// Buffer's native slicer works on any Uint8Array; ASCII bytes are their own latin1 text.
-const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
 /** bytes[start, end) as UTF-8 text: ASCII cut out natively, anything else through TextDecoder. */
 function textAt(bytes: Uint8Array, start: number, end: number): string {
   for (let i = start; i < end; i++) {
     if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(start, end));
   }
-  return latin1Slice.call(bytes, start, end);
+  return asciiAt(bytes, start, end - start);
 }
 
 // The character codes of each nibble; -1 marks nibbles that are not characters (12-14 in nibble strings).
@@ -303,7 +302,7 @@ class BinaryReader {
     const length = odd ? 2 * count - 1 : 2 * count;
     for (let i = 0; i < length; i++) if (scratch[i] === 0) nul = true;
     this.packedNul = nul;
-    return latin1Slice.call(scratch, 0, length);
+    return asciiAt(scratch, 0, length);
   }
 }
 

@@ -4,13 +4,14 @@
 // protobufjs path decoded into message instances, converted them with toObject and copied them once more.
 // Each message type's loop is compiled once from its table (`new Function` over the schema's own field names,
 // which are checked to be identifiers), so every property store has a constant name, as protobufjs's generated
-// code has; strings are scanned for ASCII and then cut out natively (`latin1Slice`), which measured faster
+// code has; strings are scanned for ASCII and then made by asciiAt (codec/ascii.ts), which measured faster
 // than building them per character or going through TextDecoder for the short ids, JIDs and names here.
 //
 // Hostile input by design: every length is checked against what remains, varints are at most 10 bytes,
 // messages nest at most MAX_DEPTH deep, and every failure is a CodecError BAD_PROTO with the offset. A known
 // field with an unexpected wire type is skipped like an unknown one (as protobuf's own parsers do).
 import type protobuf from 'protobufjs';
+import { asciiAt } from '../ascii.ts';
 import { CodecError } from '../errors.ts';
 
 const MAX_DEPTH = 64;
@@ -87,9 +88,6 @@ export function tableFor(type: protobuf.Type): Table {
 const utf8 = new TextDecoder('utf-8');
 
 type Decode = (reader: ProtoReader, end: number, depth: number) => Record<string, unknown>;
-
-// Buffer's native slicers work on any Uint8Array. ASCII is latin1, so an ASCII run is cut out as it is.
-const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
 export class ProtoReader {
   index = 0;
@@ -203,7 +201,7 @@ export class ProtoReader {
     for (let i = start; i < end; i++) {
       if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(start, end));
     }
-    return latin1Slice.call(bytes, start, end);
+    return asciiAt(bytes, start, length);
   }
 
   skip(wire: number, at: number): void {
