@@ -1,5 +1,6 @@
-// A corpus of realistic legacy nodes: a 900-user contacts response, a 300-chat list, and relay
-// actions carrying 50 messages each (protobuf WebMessageInfo payloads of ~200 bytes).
+// A corpus of realistic legacy nodes in the shapes of docs/protocol.md §3 ("Messages inside nodes"): a 900-user
+// contacts response, a 300-chat list, an action of 200 receipts, and relay actions carrying 50 messages each
+// (protobuf WebMessageInfo payloads of ~200 bytes) or 1 (a live message).
 import { type BinaryNode, encodeNode, encodeWebMessageInfo } from '../codec/index.ts';
 
 function phone(i: number): string {
@@ -66,6 +67,23 @@ export function relayAction(messages = 50, seed = 0): BinaryNode {
   return ['action', { add: 'last' }, children];
 }
 
+export function receiptAction(count = 200): BinaryNode {
+  const receipts: BinaryNode[] = [];
+  for (let i = 0; i < count; i++) {
+    receipts.push([
+      'received',
+      {
+        type: i % 3 === 0 ? 'message' : 'read',
+        index: `3EB0${(i * 7919).toString(16).toUpperCase().padStart(16, '0')}`,
+        jid: i % 4 === 0 ? `${phone(i % 23)}-1600000000@g.us` : `${phone(i % 23)}@c.us`,
+        ...(i % 4 === 0 ? { owner: 'true' } : {}),
+      },
+      null,
+    ]);
+  }
+  return ['action', { add: 'relay' }, receipts];
+}
+
 export interface CorpusItem {
   name: string;
   node: BinaryNode;
@@ -82,7 +100,9 @@ export function corpus(): CorpusItem[] {
   const items: [string, BinaryNode][] = [
     ['contacts900', contactsResponse()],
     ['chats300', chatList()],
+    ['receipts200', receiptAction()],
     ['actions50', relayAction(50, 1)],
+    ['action1', relayAction(1, 2)],
   ];
   return items.map(([name, node]) => ({ name, node, bytes: encodeNode(node), nodeCount: countNodes(node) }));
 }

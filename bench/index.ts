@@ -1,7 +1,7 @@
 // `npm run bench [area…]`: runs each area's benchmark and prints one JSON document on stdout.
 // Progress goes to stderr so the JSON stays machine-readable.
 import { existsSync } from 'node:fs';
-import { arch, cpus, totalmem } from 'node:os';
+import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const AREAS = ['crypto', 'codec', 'md-codec', 'session', 'media', 'serve', 'md', 'cli'] as const;
@@ -16,6 +16,9 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
+// The load when the run started and ended: on a shared machine it says how much the figures can be trusted
+// (ratios measured interleaved in one run suffer least).
+const loadAtStart = loadavg().map((l) => +l.toFixed(2));
 const results: Record<string, unknown> = {};
 for (const area of areas) {
   const file = fileURLToPath(new URL(`./${area}.ts`, import.meta.url));
@@ -43,5 +46,7 @@ const machine = {
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
   memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  date: new Date().toISOString().slice(0, 10),
+  loadAverage: { start: loadAtStart, end: loadavg().map((l) => +l.toFixed(2)) },
 };
 console.log(JSON.stringify({ machine, results }, null, 2));

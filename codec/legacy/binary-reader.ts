@@ -1,6 +1,15 @@
 // Decoder for legacy binary nodes (docs/protocol.md §3). It is fed hostile bytes by design: every length is
 // checked against what remains before anything is read or allocated, and every failure is a CodecError
-// carrying the offset. Token lookups are array indexing; text goes through one shared TextDecoder.
+// carrying the offset. Token lookups are array indexing.
+//
+// Speed (bench/codec.ts, against @adiwajshing/baileys@3.5.3): strings are cut straight out of the input by
+// offsets, never through a subarray per field; ASCII (almost every id, JID and name) is scanned and then made by
+// asciiAt (codec/ascii.ts: String.fromCharCode with fixed arity up to 16 characters, latin1Slice beyond), which
+// measured several times faster than building it per character and than TextDecoder for short strings (TextDecoder stays for anything else, so invalid UTF-8 still becomes U+FFFD);
+// packed strings are written as character codes into one scratch buffer and cut out the same way; a JID part
+// is checked with a character loop (tokens once per dictionary). No string cache: the benchmark repeats its
+// bytes, so a cache would be measured on hits that real traffic does not give.
+import { asciiAt } from '../ascii.ts';
 import { CodecError } from '../errors.ts';
 import { isJidPart } from './jid.ts';
 import { type BinaryNode, type NodeAttrs, type NodeContent, setAttr, WIRE } from './node.ts';
@@ -21,38 +30,39 @@ export const DEFAULT_MAX_DEPTH = 64;
 
 const utf8 = new TextDecoder('utf-8');
 
-/** Short ASCII strings (names, numbers, ids) skip TextDecoder, whose call overhead dominates them. */
-function decodeText(bytes: Uint8Array): string {
-  if (bytes.length > 32) return utf8.decode(bytes);
-  let text = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const code = bytes[i]!;
-    if (code >= 0x80) return utf8.decode(bytes);
-    text += String.fromCharCode(code);
+/** bytes[start, end) as UTF-8 text: ASCII cut out natively, anything else through TextDecoder. */
+function textAt(bytes: Uint8Array, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(start, end));
   }
-  return text;
+  return asciiAt(bytes, start, end - start);
 }
 
-const NIBBLE_CHARS = '0123456789-.';
+// The character codes of each nibble; -1 marks nibbles that are not characters (12-14 in nibble strings).
+const NIBBLE_CODES = Int16Array.from('0123456789-.\0\0\0\0', (c, i) =>
+  i >= 12 && i < 15 ? -1 : c.charCodeAt(0),
+);
+const HEX_CODES = Int16Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+/** Packed strings are at most 127 bytes, 254 characters. */
+const scratch = new Uint8Array(256);
 
-// Each packed byte holds two characters; a table of all 256 pairs makes decoding one lookup per byte.
-// null marks a byte with an invalid nibble (12-14 in nibble strings).
-function pairTable(charOf: (nibble: number) => string | null): (string | null)[] {
-  const table: (string | null)[] = [];
-  for (let byte = 0; byte < 256; byte++) {
-    const high = charOf(byte >> 4);
-    const low = charOf(byte & 0x0f);
-    table.push(high === null || low === null ? null : high + low);
+/** Per dictionary: which tokens may stand as a part of a JID. */
+const tokenParts = new WeakMap<readonly (string | null)[], boolean[]>();
+function partTable(tokens: readonly (string | null)[]): boolean[] {
+  let table = tokenParts.get(tokens);
+  if (!table) {
+    table = tokens.map((token) => typeof token === 'string' && isJidPart(token));
+    tokenParts.set(tokens, table);
   }
   return table;
 }
 
-const NIBBLE_PAIRS = pairTable((n) => (n < 12 ? NIBBLE_CHARS[n]! : n === 15 ? '\0' : null));
-const HEX_PAIRS = pairTable((n) => '0123456789ABCDEF'[n]!);
-
 class BinaryReader {
   private index = 0;
   private readonly tokens: readonly (string | null)[];
+  private readonly tokenIsPart: boolean[];
+  /** Set by readPacked: the string held a NUL (nibble 15 before its end), which no JID part may hold. */
+  private packedNul = false;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -61,6 +71,7 @@ class BinaryReader {
     private readonly copyBytes: boolean,
   ) {
     this.tokens = tokenTables(dictionary).decode;
+    this.tokenIsPart = partTable(this.tokens);
   }
 
   decode(): BinaryNode {
@@ -103,8 +114,8 @@ class BinaryReader {
   }
 
   private listSize(tag: number, at: number): number {
+    if (tag === WIRE.LIST_8) return this.byte();
     if (tag === WIRE.LIST_EMPTY) return 0;
-    if (tag === WIRE.LIST_8) return this.int(1);
     if (tag === WIRE.LIST_16) return this.int(2);
     return this.fail('BAD_LIST', `expected a list tag, got ${tag}`, at);
   }
@@ -134,7 +145,8 @@ class BinaryReader {
         const value = this.readString(this.byte(), valueAt);
         if (key === null || value === null)
           this.fail('BAD_STRING', 'attribute key and value must be strings', keyAt);
-        setAttr(attrs, key, value);
+        if (key === '__proto__') setAttr(attrs, key, value);
+        else attrs[key] = value;
       }
     }
     const content: NodeContent = size % 2 === 0 ? this.readContent(depth) : null;
@@ -162,16 +174,22 @@ class BinaryReader {
     return text;
   }
 
-  /** Raw bytes after a BINARY_* tag, as a view into the input. */
-  private readBytes(tag: number): Uint8Array {
+  /** The length after a BINARY_* tag, checked against what remains. */
+  private binaryLength(tag: number): number {
     let length: number;
-    if (tag === WIRE.BINARY_8) length = this.int(1);
+    if (tag === WIRE.BINARY_8) length = this.byte();
     else if (tag === WIRE.BINARY_20) {
       const at = this.index;
       length = this.int(3);
       if (length >= 1 << 20) this.fail('BAD_STRING', 'BINARY_20 length uses more than 20 bits', at);
     } else length = this.int(4);
     this.need(length);
+    return length;
+  }
+
+  /** Raw bytes after a BINARY_* tag, as a view into the input. */
+  private readBytes(tag: number): Uint8Array {
+    const length = this.binaryLength(tag);
     const view = this.bytes.subarray(this.index, this.index + length);
     this.index += length;
     return view;
@@ -196,16 +214,20 @@ class BinaryReader {
     switch (tag) {
       case WIRE.BINARY_8:
       case WIRE.BINARY_20:
-      case WIRE.BINARY_32:
-        return decodeText(this.readBytes(tag));
+      case WIRE.BINARY_32: {
+        const length = this.binaryLength(tag);
+        const start = this.index;
+        this.index = start + length;
+        return textAt(this.bytes, start, start + length);
+      }
       case WIRE.JID_PAIR:
         return this.readJidPair();
       case WIRE.JID_AD:
         return this.readJidAd();
       case WIRE.NIBBLE_8:
-        return this.readPacked(NIBBLE_PAIRS, 'nibble');
+        return this.readPacked(NIBBLE_CODES, 'nibble');
       case WIRE.HEX_8:
-        return this.readPacked(HEX_PAIRS, 'hex');
+        return this.readPacked(HEX_CODES, 'hex');
       default:
         return this.fail('BAD_TAG', `unknown tag ${tag} where a string was expected`, at);
     }
@@ -238,27 +260,49 @@ class BinaryReader {
   private readJidPart(at: number): string | null {
     const tag = this.byte();
     if (tag === WIRE.JID_PAIR || tag === WIRE.JID_AD) this.fail('BAD_JID', 'a JID inside a JID', at);
-    const part = this.readString(tag, at);
-    if (part !== null && !isJidPart(part))
-      this.fail('BAD_JID', 'a JID part with "@", "," or a control character', at);
+    let ok: boolean;
+    let part: string | null;
+    if (tag >= 3 && tag < WIRE.DICTIONARY_0) {
+      part = this.readString(tag, at);
+      ok = this.tokenIsPart[tag] === true;
+    } else if (tag === WIRE.NIBBLE_8 || tag === WIRE.HEX_8) {
+      part = this.readString(tag, at);
+      ok = !this.packedNul; // digits, '-', '.' and A-F are never forbidden
+    } else {
+      part = this.readString(tag, at);
+      ok = part === null || isJidPart(part);
+    }
+    if (!ok) this.fail('BAD_JID', 'a JID part with "@", "," or a control character', at);
     return part;
   }
 
-  private readPacked(pairs: readonly (string | null)[], kind: string): string {
+  private readPacked(codes: Int16Array, kind: string): string {
     const at = this.index;
     const head = this.byte();
     const count = head & 0x7f;
     const odd = (head & 0x80) !== 0;
     if (count === 0 && odd) this.fail('BAD_PACKED', `a ${kind} string of length -1`, at);
     this.need(count);
-    let text = '';
+    const bytes = this.bytes;
+    let index = this.index;
+    let nul = false;
     for (let i = 0; i < count; i++) {
-      const pair = pairs[this.bytes[this.index]!];
-      if (pair === null || pair === undefined) this.fail('BAD_PACKED', `invalid ${kind} nibble (12-14)`);
-      text += pair;
-      this.index++;
+      const byte = bytes[index]!;
+      const high = codes[byte >> 4]!;
+      const low = codes[byte & 0x0f]!;
+      if (high < 0 || low < 0) {
+        this.index = index;
+        this.fail('BAD_PACKED', `invalid ${kind} nibble (12-14)`);
+      }
+      scratch[2 * i] = high;
+      scratch[2 * i + 1] = low;
+      index++;
     }
-    return odd ? text.slice(0, -1) : text;
+    this.index = index;
+    const length = odd ? 2 * count - 1 : 2 * count;
+    for (let i = 0; i < length; i++) if (scratch[i] === 0) nul = true;
+    this.packedNul = nul;
+    return asciiAt(scratch, 0, length);
   }
 }
 

@@ -1,7 +1,8 @@
 // Encoder for legacy binary nodes, making docs/protocol.md §3's encoder choices: tokens first, then JID pairs
-// with packed users, then raw BINARY_* strings. Writes into one growable buffer.
+// with packed users, then raw BINARY_* strings. Writes into one output buffer kept between calls (grown when
+// needed), checks and packs JID parts by index ranges (no slices, no regular expressions), writes ASCII byte
+// by byte and counts attributes before writing them instead of building an array of entries.
 import { CodecError } from '../errors.ts';
-import { isJidPart } from './jid.ts';
 import { type BinaryNode, PACKED_MAX, WIRE } from './node.ts';
 import { type Dictionary, TOKENS_V11, tokenTables } from './tokens.ts';
 
@@ -9,8 +10,6 @@ export interface EncodeOptions {
   dictionary?: Dictionary;
 }
 
-const NIBBLE_RE = /^[0-9.-]+$/;
-const HEX_RE = /^[0-9A-F]+$/;
 const PAD_NIBBLE = 15;
 
 function nibbleValue(code: number): number {
@@ -23,11 +22,38 @@ function hexValue(code: number): number {
   return code <= 57 ? code - 48 : code - 55;
 }
 
+/** Whether text[from, to) is a JID part (isJidPart without the slice). */
+function isPartRange(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x40 || code === 0x2c || (code >= 0x7f && code <= 0x9f)) return false;
+  }
+  return true;
+}
+
+/** Nibble (0-9 - .) or hex (0-9 A-F) packing for text[from, to), or 0 for neither. */
+function packingOf(text: string, from: number, to: number): number {
+  let nibble = true;
+  let hex = true;
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i);
+    const digit = code >= 48 && code <= 57;
+    if (!digit && code !== 45 && code !== 46) nibble = false;
+    if (!digit && !(code >= 65 && code <= 70)) hex = false;
+    if (!nibble && !hex) return 0;
+  }
+  return nibble ? WIRE.NIBBLE_8 : WIRE.HEX_8;
+}
+
+const encoder = new TextEncoder();
+// One output buffer for every call (nothing inside an encode can start another), grown when a node needs
+// more; the result is a copy of what was written.
+let shared = new Uint8Array(64 * 1024);
+
 class BinaryWriter {
-  private buffer = new Uint8Array(256);
+  private buffer = shared;
   private length = 0;
   private readonly tokens: ReadonlyMap<string, number>;
-  private readonly encoder = new TextEncoder();
 
   constructor(dictionary: Dictionary) {
     this.tokens = tokenTables(dictionary).encode;
@@ -45,6 +71,8 @@ class BinaryWriter {
     const grown = new Uint8Array(size);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
+    // Keep the larger buffer for the next call, up to 16 MiB (a rare huge node does not pin more).
+    if (size <= 16 * 1024 * 1024) shared = grown;
   }
 
   private byte(value: number): void {
@@ -60,13 +88,16 @@ class BinaryWriter {
   }
 
   private listStart(size: number): void {
-    if (size === 0) this.byte(WIRE.LIST_EMPTY);
+    this.ensure(3);
+    const buffer = this.buffer;
+    if (size === 0) buffer[this.length++] = WIRE.LIST_EMPTY;
     else if (size < 256) {
-      this.byte(WIRE.LIST_8);
-      this.byte(size);
+      buffer[this.length++] = WIRE.LIST_8;
+      buffer[this.length++] = size;
     } else if (size < 65536) {
-      this.byte(WIRE.LIST_16);
-      this.int(size, 2);
+      buffer[this.length++] = WIRE.LIST_16;
+      buffer[this.length++] = size >> 8;
+      buffer[this.length++] = size & 0xff;
     } else throw new CodecError('BAD_NODE', `a list of ${size} items does not fit LIST_16`);
   }
 
@@ -74,31 +105,39 @@ class BinaryWriter {
     if (!Array.isArray(node) || node.length < 1 || node.length > 3) {
       throw new CodecError('BAD_NODE', 'a node is [tag, attrs, content]');
     }
-    const [tag, attrs, content] = node;
+    const tag = node[0];
+    const attrs = node[1];
+    const content = node[2];
     if (typeof tag !== 'string' || tag.length === 0)
       throw new CodecError('BAD_NODE', 'a node needs a non-empty string tag');
     if (depth > 1024) throw new CodecError('BAD_NODE', 'nodes nest too deeply to encode');
-    const entries: [string, string][] = [];
+    // Two passes over the attributes (count, then write) instead of an array of entries.
+    let count = 0;
     if (attrs !== null && attrs !== undefined) {
       if (typeof attrs !== 'object' || Array.isArray(attrs))
         throw new CodecError('BAD_NODE', 'attrs must be an object');
-      for (const [key, value] of Object.entries(attrs)) {
+      for (const key of Object.keys(attrs)) {
+        const value = attrs[key];
         if (value === null || value === undefined) continue; // left out, as docs/protocol.md says
         if (typeof value !== 'string') throw new CodecError('BAD_NODE', `attribute ${key} must be a string`);
-        entries.push([key, value]);
+        count++;
       }
     }
     const hasContent = content !== null && content !== undefined;
-    this.listStart(1 + 2 * entries.length + (hasContent ? 1 : 0));
+    this.listStart(1 + 2 * count + (hasContent ? 1 : 0));
     this.writeString(tag);
-    for (const [key, value] of entries) {
-      this.writeString(key);
-      this.writeString(value);
+    if (count > 0) {
+      for (const key of Object.keys(attrs!)) {
+        const value = attrs![key];
+        if (value === null || value === undefined) continue;
+        this.writeString(key);
+        this.writeString(value);
+      }
     }
     if (!hasContent) return;
     if (Array.isArray(content)) {
       this.listStart(content.length);
-      for (const child of content) this.writeNode(child, depth + 1);
+      for (let i = 0; i < content.length; i++) this.writeNode(content[i]!, depth + 1);
     } else if (content instanceof Uint8Array) {
       this.writeBytes(content);
     } else if (typeof content === 'string') {
@@ -117,8 +156,9 @@ class BinaryWriter {
 
   private binaryHeader(length: number): void {
     if (length < 256) {
-      this.byte(WIRE.BINARY_8);
-      this.byte(length);
+      this.ensure(2);
+      this.buffer[this.length++] = WIRE.BINARY_8;
+      this.buffer[this.length++] = length;
     } else if (length < 1 << 20) {
       this.byte(WIRE.BINARY_20);
       this.int(length, 3);
@@ -136,44 +176,66 @@ class BinaryWriter {
     }
     const at = text.indexOf('@');
     // Only a JID whose parts the decoder takes goes out as JID_PAIR; anything else is a raw string.
-    if (at >= 1 && isJidPart(text.slice(0, at)) && at + 1 < text.length && isJidPart(text.slice(at + 1))) {
+    if (
+      at >= 1 &&
+      at + 1 < text.length &&
+      isPartRange(text, 0, at) &&
+      isPartRange(text, at + 1, text.length)
+    ) {
       this.byte(WIRE.JID_PAIR);
-      this.writeJidUser(text.slice(0, at));
+      this.writeJidUser(text, at);
       this.writeString(text.slice(at + 1));
       return;
     }
-    this.writeRaw(text);
+    this.writeRaw(text, 0, text.length);
   }
 
-  private writeJidUser(user: string): void {
-    if (user.length <= PACKED_MAX && NIBBLE_RE.test(user)) this.writePacked(WIRE.NIBBLE_8, user, nibbleValue);
-    else if (user.length <= PACKED_MAX && HEX_RE.test(user)) this.writePacked(WIRE.HEX_8, user, hexValue);
-    else this.writeRaw(user);
+  /** The user part text[0, end) of a JID: packed when it can be, raw otherwise. */
+  private writeJidUser(text: string, end: number): void {
+    const packing = end <= PACKED_MAX ? packingOf(text, 0, end) : 0;
+    if (packing === WIRE.NIBBLE_8) this.writePacked(WIRE.NIBBLE_8, text, end, nibbleValue);
+    else if (packing === WIRE.HEX_8) this.writePacked(WIRE.HEX_8, text, end, hexValue);
+    else this.writeRaw(text, 0, end);
   }
 
-  private writeRaw(text: string): void {
+  /** text[from, to) as BINARY_*: ASCII byte by byte, anything else through TextEncoder. */
+  private writeRaw(text: string, from: number, to: number): void {
+    const length = to - from;
     // Up to 85 UTF-16 units fit BINARY_8 whatever they encode to (≤ 3 bytes each): encode in place.
-    if (text.length <= 85) {
-      this.ensure(2 + text.length * 3);
-      const { written } = this.encoder.encodeInto(text, this.buffer.subarray(this.length + 2));
-      this.buffer[this.length] = WIRE.BINARY_8;
-      this.buffer[this.length + 1] = written;
-      this.length += 2 + written;
+    if (length <= 85) {
+      this.ensure(2 + length * 3);
+      const buffer = this.buffer;
+      const head = this.length;
+      let out = head + 2;
+      for (let i = from; i < to; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) {
+          const part = from === 0 && to === text.length ? text : text.slice(from, to);
+          const { written } = encoder.encodeInto(part, buffer.subarray(head + 2));
+          out = head + 2 + written;
+          break;
+        }
+        buffer[out++] = code;
+      }
+      buffer[head] = WIRE.BINARY_8;
+      buffer[head + 1] = out - head - 2;
+      this.length = out;
       return;
     }
-    this.writeBytes(this.encoder.encode(text));
+    this.writeBytes(encoder.encode(from === 0 && to === text.length ? text : text.slice(from, to)));
   }
 
-  private writePacked(tag: number, text: string, nibbleOf: (code: number) => number): void {
-    const odd = text.length % 2;
-    const count = (text.length + odd) / 2;
+  private writePacked(tag: number, text: string, end: number, nibbleOf: (code: number) => number): void {
+    const odd = end % 2;
+    const count = (end + odd) / 2;
     this.ensure(2 + count);
-    this.buffer[this.length++] = tag;
-    this.buffer[this.length++] = (odd ? 0x80 : 0) | count;
-    for (let i = 0; i < text.length; i += 2) {
+    const buffer = this.buffer;
+    buffer[this.length++] = tag;
+    buffer[this.length++] = (odd ? 0x80 : 0) | count;
+    for (let i = 0; i < end; i += 2) {
       const high = nibbleOf(text.charCodeAt(i));
-      const low = i + 1 < text.length ? nibbleOf(text.charCodeAt(i + 1)) : PAD_NIBBLE;
-      this.buffer[this.length++] = (high << 4) | low;
+      const low = i + 1 < end ? nibbleOf(text.charCodeAt(i + 1)) : PAD_NIBBLE;
+      buffer[this.length++] = (high << 4) | low;
     }
   }
 }

@@ -10,12 +10,18 @@ export interface JidParts {
 }
 
 const USER_RE = /^([^.:@]*)(?:\.(\d+))?(?::(\d+))?$/;
-/** What no part of a JID holds: it would read as another JID, a frame field, or a terminal command. */
-const JID_PART_FORBIDDEN = /[@,\p{Cc}]/u;
-
-/** Whether `text` can be a user or a server of a JID: no `@`, `,` or control character. */
+/**
+ * Whether `text` can be a user or a server of a JID: no `@`, `,` or control character (Unicode Cc: U+0000-U+001F
+ * and U+007F-U+009F), any of which would read as another JID, a frame field, or a terminal command. A loop over
+ * the character codes: the decoder asks this of every JID part, and it measured faster than the regular
+ * expression /[@,\p{Cc}]/u it replaces.
+ */
 export function isJidPart(text: string): boolean {
-  return !JID_PART_FORBIDDEN.test(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x40 || code === 0x2c || (code >= 0x7f && code <= 0x9f)) return false;
+  }
+  return true;
 }
 
 export function parseJid(jid: string): JidParts {

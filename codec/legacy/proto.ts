@@ -1,13 +1,16 @@
-// WebMessageInfo (de)serialisation with protobufjs over codec/proto/whatsapp.proto.
+// WebMessageInfo (de)serialisation over codec/proto/whatsapp.proto: encoding with protobufjs, decoding with
+// the table-driven reader of proto-reader.ts built from the same parsed schema.
 // Decoded objects are plain: uint64 → number, bytes → Uint8Array, absent fields stay absent.
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { CodecError } from '../errors.ts';
+import { readMessage, tableFor } from './proto-reader.ts';
 
 const schema = protobuf.parse(readFileSync(new URL('./proto/whatsapp.proto', import.meta.url), 'utf8'), {
   keepCase: true,
 }).root;
 const WebMessageInfoType = schema.lookupType('walink.WebMessageInfo');
+const webMessageInfoTable = tableFor(WebMessageInfoType);
 
 export const MESSAGE_STATUS = {
   ERROR: 0,
@@ -119,31 +122,13 @@ export function encodeWebMessageInfo(info: WebMessageInfo): Uint8Array {
   return WebMessageInfoType.encode(WebMessageInfoType.fromObject(info)).finish().slice();
 }
 
+/**
+ * One pass over the bytes (codec/legacy/proto-reader.ts) into plain objects: uint64 → number, enums →
+ * numbers, bytes → fresh Uint8Arrays (never views into the frame), absent fields absent.
+ */
 export function decodeWebMessageInfo(bytes: Uint8Array): WebMessageInfo {
-  let decoded: protobuf.Message;
-  try {
-    decoded = WebMessageInfoType.decode(bytes);
-  } catch (error) {
-    throw new CodecError('BAD_PROTO', `malformed WebMessageInfo: ${(error as Error).message}`);
-  }
-  const object = WebMessageInfoType.toObject(decoded, {
-    longs: Number,
-    enums: Number,
-    bytes: Uint8Array as never,
-  });
-  // proto2 `required`: protobufjs does not enforce it on decode, and every consumer reads `key`.
+  const object = readMessage(webMessageInfoTable, bytes);
+  // proto2 `required`: every consumer reads `key`.
   if (!object.key) throw new CodecError('BAD_PROTO', 'WebMessageInfo without its required key');
-  return plainBytes(object) as WebMessageInfo;
-}
-
-/** protobufjs hands out Buffers on Node; callers get plain Uint8Arrays so equality is by value. */
-function plainBytes(value: unknown): unknown {
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (Array.isArray(value)) return value.map(plainBytes);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = plainBytes(inner);
-    return out;
-  }
-  return value;
+  return object as unknown as WebMessageInfo;
 }

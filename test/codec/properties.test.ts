@@ -252,3 +252,73 @@ describe('frame and QR properties (fast-check)', () => {
     );
   });
 });
+
+describe('the fast paths of the rewritten reader (fast-check)', () => {
+  const BINARY_8 = 0xfc;
+  const NIBBLE_8 = 0xff;
+
+  it(`isJidPart answers as /[@,\\p{Cc}]/u does (${RUNS} cases)`, () => {
+    const forbiddenish = fc.constantFrom(
+      '@',
+      ',',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      '\u0085',
+      '\u009f',
+      '\u00a0',
+      ' ',
+    );
+    const mixed = fc
+      .tuple(fc.string({ maxLength: 10 }), forbiddenish, fc.string({ unit: 'binary', maxLength: 10 }))
+      .map(([a, b, c]) => a + b + c);
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), mixed), (text) => {
+        expect(isJidPart(text)).toBe(!/[@,\p{Cc}]/u.test(text));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`raw strings decode as TextDecoder decodes their bytes, valid UTF-8 or not (${RUNS} cases)`, () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (text) => {
+        // ['x', {k: <text>}] with the value written raw
+        const head = text.length < 256 ? [BINARY_8, text.length] : [];
+        if (head.length === 0) return;
+        const bytes = new Uint8Array([0xf8, 3, BINARY_8, 1, 0x78, BINARY_8, 1, 0x6b, ...head, ...text]);
+        expect(decodeNode(bytes)).toEqual(['x', { k: new TextDecoder().decode(text) }, null]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`packed strings decode nibble by nibble, pad nibbles inside as NUL (${RUNS} cases)`, () => {
+    const chars = '0123456789-.\u0000\u0000\u0000\u0000';
+    const nibble = fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15);
+    fc.assert(
+      fc.property(fc.array(nibble, { minLength: 1, maxLength: 254 }), (nibbles) => {
+        const odd = nibbles.length % 2;
+        const padded = odd ? [...nibbles, 15] : nibbles;
+        const packed: number[] = [];
+        for (let i = 0; i < padded.length; i += 2) packed.push((padded[i]! << 4) | padded[i + 1]!);
+        const bytes = new Uint8Array([
+          0xf8,
+          3,
+          BINARY_8,
+          1,
+          0x78,
+          BINARY_8,
+          1,
+          0x6b,
+          NIBBLE_8,
+          (odd ? 0x80 : 0) | packed.length,
+          ...packed,
+        ]);
+        const expected = nibbles.map((n) => chars[n]).join('');
+        expect(decodeNode(bytes)).toEqual(['x', { k: expected }, null]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
