@@ -322,6 +322,24 @@ describe('sockets that do not read, go idle or vanish', () => {
     await until(() => emulator.hub.health().unacknowledged === 0);
     expect(second.frames.filter((f) => f.kind === 'binary' && !f.tag.startsWith('preempt-'))).toHaveLength(0);
   });
+
+  it('gives a message the replaced socket never acknowledged to the socket that took the browser over', async () => {
+    await start();
+    const { client: first, conn } = await pair();
+    await first.preempt();
+    (first.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const sent = await http(emulator.url, 'POST', `/phones/${PHONE}/messages`, {
+      from: '491700000000@c.us',
+      text: 'during the takeover',
+    });
+    expect(sent.body.delivered).toBe(1);
+    const second = await sameBrowser(first);
+    await second.init();
+    await second.answer(second.sendLogin(conn, 'takeover'));
+    const { node } = await second.binary();
+    const info = decodeWebMessageInfo((node[2] as [string, null, Uint8Array][])[0]![2]);
+    expect(info.message?.conversation).toBe('during the takeover');
+  });
 });
 
 describe('HTTP', () => {
