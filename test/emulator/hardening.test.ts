@@ -276,10 +276,10 @@ describe('sockets that do not read, go idle or vanish', () => {
   });
 
   it('closes a socket that sends nothing for idleTimeoutMs, and keeps one that pings', async () => {
-    await start({ legacy: { idleTimeoutMs: 200 } });
+    await start({ legacy: { idleTimeoutMs: 500 } });
     const quiet = await connect();
     const pinging = await connect();
-    const timer = setInterval(() => pinging.ws.send('?,,'), 50);
+    const timer = setInterval(() => pinging.ws.send('?,,'), 25);
     try {
       expect((await quiet.waitClosed(3_000)).code).toBe(1001);
       expect(pinging.closed).toBeNull();
