@@ -49,8 +49,11 @@ export interface ConnectionHost<TConnection> {
   ): { browser: Pick<KnownBrowser, 'phoneNumber' | 'keys'> | null; heldElsewhere: boolean };
   /** Messages that waited for this browser, handed over once. */
   takePending(clientId: string): WebMessageInfo[];
-  /** Messages pushed to a socket that closed before it acknowledged them: first in line again. */
-  requeue(clientId: string, messages: readonly WebMessageInfo[]): void;
+  /**
+   * Messages pushed to a socket that closed before it acknowledged them: first in line again, or pushed at
+   * once to another socket holding the browser by now (unless `pushToHolder` is false).
+   */
+  requeue(clientId: string, messages: readonly WebMessageInfo[], how?: { pushToHolder: boolean }): void;
   forgetBrowser(clientId: string): void;
   phone(number: string): Readonly<Phone>;
   recordSent(phoneNumber: string, message: SentMessage): void;

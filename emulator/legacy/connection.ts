@@ -254,7 +254,7 @@ export class Connection {
     if (!keys || !this.isOpen) {
       // Not sent: it stays the browser's (the hub queues it when no open socket holds the browser).
       const clientId = this.snapshot.context.session?.clientId;
-      if (clientId) this.host.requeue(clientId, [info]);
+      if (clientId) this.host.requeue(clientId, [info], { pushToHolder: false });
       return;
     }
     this.sendBinary(this.pushTag(), keys, [

@@ -204,11 +204,11 @@ export class Hub implements ConnectionHost<Connection> {
     this.world.recordSent(phoneNumber, message);
   }
 
-  requeue(clientId: string, messages: readonly WebMessageInfo[]): void {
+  requeue(clientId: string, messages: readonly WebMessageInfo[], how = { pushToHolder: true }): void {
     if (messages.length === 0 || !this.world.browsers.has(clientId)) return;
     // Another socket holds the browser by now (a takeover): it gets them at once.
     const holder = this.holderOf(clientId);
-    if (holder?.isAuthenticated) {
+    if (how.pushToHolder && holder?.isAuthenticated) {
       for (const info of messages) holder.pushMessage(info);
       return;
     }

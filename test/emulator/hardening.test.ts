@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
 import { decodeWebMessageInfo, type ServerFrame } from '../../codec/index.ts';
@@ -19,10 +18,6 @@ import {
   LATENCY_KINDS,
   startEmulator,
 } from '../../emulator/index.ts';
-import { Hub } from '../../emulator/legacy/hub.ts';
-import { legacyOptions } from '../../emulator/legacy/options.ts';
-import { World } from '../../emulator/legacy/world.ts';
-import { MediaStore } from '../../emulator/media-store.ts';
 import { http, RawClient } from '../support/raw-client.ts';
 
 const PHONE = '4915112345678';
@@ -77,10 +72,10 @@ async function until(test: () => boolean, ms = 5_000): Promise<void> {
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   for (const client of clients.splice(0)) client.close();
   await emulator?.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  vi.useRealTimers();
 });
 
 describe('frames', () => {
@@ -227,38 +222,34 @@ class FakeSocket extends EventEmitter {
 }
 
 describe('sockets that do not read, go idle or vanish', () => {
-  it('stops reading while the output is past the high-water mark, reads again once it drained, drops it past the limit', () => {
+  it('stops reading while the output is past the high-water mark, reads again once it drained, drops it past the limit', async () => {
+    const { hub } = await start({ legacy: { highWaterBytes: 1000, maxBufferedBytes: 4000 } });
     vi.useFakeTimers();
-    const options = legacyOptions({ latencyMs: 0, highWaterBytes: 1000, maxBufferedBytes: 4000 });
-    const hub = new Hub(new World(), 20_000, Date.now, pino({ level: 'silent' }), options, new MediaStore());
     const socket = new FakeSocket();
     hub.attach(socket as unknown as WebSocket);
     const ping = async () => {
       socket.emit('message', Buffer.from('?,,'), false);
       await vi.advanceTimersByTimeAsync(0);
     };
-    return (async () => {
-      socket.bufferedAmount = 500;
-      await ping();
-      expect(socket.paused).toBe(0);
-      socket.bufferedAmount = 1500;
-      await ping();
-      expect(socket.paused).toBe(1);
-      await vi.advanceTimersByTimeAsync(500);
-      expect(socket.resumed).toBe(0);
-      socket.bufferedAmount = 400;
-      await vi.advanceTimersByTimeAsync(100);
-      expect(socket.resumed).toBe(1);
-      socket.bufferedAmount = 5000;
-      await ping();
-      expect(socket.terminated).toBe(true);
-      expect(hub.health().sockets).toBe(0);
-    })();
+    socket.bufferedAmount = 500;
+    await ping();
+    expect(socket.paused).toBe(0);
+    socket.bufferedAmount = 1500;
+    await ping();
+    expect(socket.paused).toBe(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(socket.resumed).toBe(0);
+    socket.bufferedAmount = 400;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(socket.resumed).toBe(1);
+    socket.bufferedAmount = 5000;
+    await ping();
+    expect(socket.terminated).toBe(true);
+    expect(hub.health().sockets).toBe(0);
   });
 
   it('stops reading while more than maxQueuedFrames frames wait to be handled, and reads again once half are done', async () => {
-    const options = legacyOptions({ latencyMs: 0, maxQueuedFrames: 8 });
-    const hub = new Hub(new World(), 20_000, Date.now, pino({ level: 'silent' }), options, new MediaStore());
+    const { hub } = await start({ legacy: { maxQueuedFrames: 8 } });
     const socket = new FakeSocket();
     hub.attach(socket as unknown as WebSocket);
     for (let i = 0; i < 20; i++) socket.emit('message', Buffer.from('?,,'), false);
@@ -285,10 +276,10 @@ describe('sockets that do not read, go idle or vanish', () => {
   });
 
   it('closes a socket that sends nothing for idleTimeoutMs, and keeps one that pings', async () => {
-    await start({ legacy: { idleTimeoutMs: 200 } });
+    await start({ legacy: { idleTimeoutMs: 500 } });
     const quiet = await connect();
     const pinging = await connect();
-    const timer = setInterval(() => pinging.ws.send('?,,'), 50);
+    const timer = setInterval(() => pinging.ws.send('?,,'), 25);
     try {
       expect((await quiet.waitClosed(3_000)).code).toBe(1001);
       expect(pinging.closed).toBeNull();
@@ -321,6 +312,24 @@ describe('sockets that do not read, go idle or vanish', () => {
     expect(info.message?.conversation).toBe('lost in flight');
     await until(() => emulator.hub.health().unacknowledged === 0);
     expect(second.frames.filter((f) => f.kind === 'binary' && !f.tag.startsWith('preempt-'))).toHaveLength(0);
+  });
+
+  it('gives a message the replaced socket never acknowledged to the socket that took the browser over', async () => {
+    await start();
+    const { client: first, conn } = await pair();
+    await first.preempt();
+    (first.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const sent = await http(emulator.url, 'POST', `/phones/${PHONE}/messages`, {
+      from: '491700000000@c.us',
+      text: 'during the takeover',
+    });
+    expect(sent.body.delivered).toBe(1);
+    const second = await sameBrowser(first);
+    await second.init();
+    await second.answer(second.sendLogin(conn, 'takeover'));
+    const { node } = await second.binary();
+    const info = decodeWebMessageInfo((node[2] as [string, null, Uint8Array][])[0]![2]);
+    expect(info.message?.conversation).toBe('during the takeover');
   });
 });
 
@@ -392,8 +401,8 @@ describe('phones, media and the state file', () => {
     expect((await phone('4915100000003')).pushname).toBe('Third');
   });
 
-  it('the CDN keeps at most maxObjects objects and maxBytes bytes, the oldest going first', () => {
-    const store = new MediaStore({ maxObjects: 3, maxBytes: 10_000 });
+  it('the CDN keeps at most maxObjects objects and maxBytes bytes, the oldest going first', async () => {
+    const store = (await start({ media: { maxObjects: 3, maxBytes: 10_000 } })).hub.media;
     const tokens = [1, 2, 3, 4].map(
       (n) => store.upload(`m${n}`, 'document', new Uint8Array(100), 'text/plain', 'http://x', 0).token,
     );
