@@ -4,6 +4,15 @@
 
 // ---- md-store: credentials, their stored form, the Signal and app-state key stores, decryption ----
 export {
+  decryptMdMessage,
+  type MdDecryptStore,
+  type MdEnc,
+  type MdEnvelope,
+  mdSenderJid,
+  mdSignalAddress,
+  parseMdEnvelope,
+} from './decrypt.ts';
+export {
   MD_CREDENTIAL_CODEC,
   MD_CREDENTIAL_FORMAT_VERSION,
   parseMdRecord,
@@ -21,6 +30,12 @@ export {
   newMdCredentialRecord,
   SIGNED_PRE_KEY_ID,
 } from './md-credentials.ts';
+export {
+  type MdHistoryDownload,
+  type MdMessageContent,
+  type MdUndecryptableReason,
+  mdMessageContent,
+} from './message-content.ts';
 export {
   DEFAULT_DEVICE_OS,
   loginPayload,
