@@ -12,7 +12,7 @@ import {
   signalDecrypt,
   unpadMessage,
 } from '../../crypto/md/index.ts';
-import { type MdMessageContent, type MdUndecryptableReason, mdMessageContent } from './message-content.ts';
+import { type MdDecryptedContent, type MdUndecryptableReason, mdMessageContent } from './message-content.ts';
 
 /** One `<enc>` child: the Signal message and how it is encrypted. */
 export interface MdEnc {
@@ -100,7 +100,7 @@ export function mdSenderJid(envelope: MdEnvelope): string {
   return envelope.from;
 }
 
-function undecryptable(reason: MdUndecryptableReason, detail?: string): MdMessageContent {
+function undecryptable(reason: MdUndecryptableReason, detail?: string): MdDecryptedContent {
   return { kind: 'undecryptable', reason, ...(detail ? { detail } : {}) };
 }
 
@@ -122,7 +122,7 @@ function reasonOf(error: unknown): MdUndecryptableReason {
   }
 }
 
-async function decryptEnvelope(envelope: MdEnvelope, store: SignalKeyStore): Promise<MdMessageContent> {
+async function decryptEnvelope(envelope: MdEnvelope, store: SignalKeyStore): Promise<MdDecryptedContent> {
   let sender: SignalAddress;
   try {
     sender = mdSignalAddress(mdSenderJid(envelope));
@@ -168,14 +168,14 @@ async function decryptEnvelope(envelope: MdEnvelope, store: SignalKeyStore): Pro
 export async function decryptMdMessage(
   input: md.MdNode | MdEnvelope,
   store: MdDecryptStore,
-): Promise<MdMessageContent> {
+): Promise<MdDecryptedContent> {
   let envelope: MdEnvelope;
   try {
     envelope = 'tag' in input ? parseMdEnvelope(input) : input;
   } catch (error) {
     return undecryptable('bad-stanza', (error as Error).message);
   }
-  let content: MdMessageContent | undefined;
+  let content: MdDecryptedContent | undefined;
   const run = async () => {
     content = await decryptEnvelope(envelope, store);
     return content;

@@ -31,8 +31,9 @@ export {
   SIGNED_PRE_KEY_ID,
 } from './md-credentials.ts';
 export {
+  asMachineContent,
+  type MdDecryptedContent,
   type MdHistoryDownload,
-  type MdMessageContent,
   type MdUndecryptableReason,
   mdMessageContent,
 } from './message-content.ts';

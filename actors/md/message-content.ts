@@ -5,7 +5,7 @@
 import type { MediaReference, MessageMediaType } from '../../codec/index.ts';
 import { type md, md as mdCodec } from '../../codec/index.ts';
 import { type MediaLocation, mediaFields } from '../../crypto/index.ts';
-import type { MdAppStateKey } from './md-credentials.ts';
+import type { MdMessageContent } from '../../machines/index.ts';
 
 /** Why a message could not be read; the message is still acked (§12.4) and the reason reported. */
 export type MdUndecryptableReason =
@@ -36,23 +36,31 @@ export interface MdHistoryDownload extends MediaLocation {
   mediaKey: Uint8Array;
 }
 
-export type MdMessageContent =
+/**
+ * The machine's MdMessageContent (machines/md/md-types.ts) with more said: where a history sync can be
+ * fetched, and a typed reason for what could not be read. Every value is an MdMessageContent.
+ */
+export type MdDecryptedContent =
   | { kind: 'text'; text: string }
   | { kind: 'extendedText'; text: string; matchedText?: string }
   | { kind: 'media'; media: MediaReference; caption?: string }
   | {
       kind: 'historySync';
-      /** HISTORY_SYNC_TYPE (codec/md): NON_BLOCKING_DATA (5) has nothing to download. */
-      syncType: number;
+      /** HISTORY_SYNC_TYPE (codec/md): NON_BLOCKING_DATA (5) has nothing to download; null when absent. */
+      syncType: number | null;
       chunkOrder?: number;
       progress?: number;
       /** Null when there is nothing to download (or no complete key and location). */
       download: MdHistoryDownload | null;
     }
-  | { kind: 'appStateKeys'; keys: MdAppStateKey[] }
+  /** The keys that have both an id and data (codec/md's protobuf form, what storeAppStateKeys takes). */
+  | { kind: 'appStateKeys'; keys: md.AppStateSyncKey[] }
   | { kind: 'undecryptable'; reason: MdUndecryptableReason; detail?: string }
   /** Something walink does not read: the Message field (`reactionMessage`…), `protocol:<type>`, or `unknown` (no field walink decodes). */
   | { kind: 'other'; type: string };
+
+/** Compile-time proof that the decryptor's content is what the machine takes. */
+export const asMachineContent = (content: MdDecryptedContent): MdMessageContent => content;
 
 type MediaMessage = md.ImageMessage | md.VideoMessage | md.AudioMessage | md.DocumentMessage;
 
@@ -67,14 +75,14 @@ function mediaReference(
   return ref;
 }
 
-function media(type: MessageMediaType, fields: MediaMessage & { caption?: string }): MdMessageContent {
+function media(type: MessageMediaType, fields: MediaMessage & { caption?: string }): MdDecryptedContent {
   const ref = mediaReference(type, fields);
   // A media message without its key or location is nothing a worker could fetch.
   if (!ref) return { kind: 'other', type: `${type}-incomplete` };
   return { kind: 'media', media: ref, ...(fields.caption ? { caption: fields.caption } : {}) };
 }
 
-function historySync(n: md.HistorySyncNotification): MdMessageContent {
+function historySync(n: md.HistorySyncNotification): MdDecryptedContent {
   const download: MdHistoryDownload | null =
     n.mediaKey?.length === 32 && n.directPath
       ? {
@@ -85,28 +93,18 @@ function historySync(n: md.HistorySyncNotification): MdMessageContent {
       : null;
   return {
     kind: 'historySync',
-    syncType: n.syncType ?? 0,
+    syncType: n.syncType ?? null,
     ...(n.chunkOrder !== undefined ? { chunkOrder: n.chunkOrder } : {}),
     ...(n.progress !== undefined ? { progress: n.progress } : {}),
     download,
   };
 }
 
-function appStateKeys(share: NonNullable<md.ProtocolMessage['appStateSyncKeyShare']>): MdMessageContent {
-  const keys: MdAppStateKey[] = [];
-  for (const key of share.keys ?? []) {
-    const keyId = key.keyId?.keyId;
-    const keyData = key.keyData?.keyData;
-    // A key without its id or data cannot be used or found again.
-    if (!keyId || keyId.length === 0 || !keyData || keyData.length === 0) continue;
-    const fingerprint = key.keyData?.fingerprint;
-    keys.push({
-      keyId,
-      keyData,
-      ...(fingerprint ? { fingerprint } : {}),
-      ...(key.keyData?.timestamp !== undefined ? { timestamp: key.keyData.timestamp } : {}),
-    });
-  }
+function appStateKeys(share: NonNullable<md.ProtocolMessage['appStateSyncKeyShare']>): MdDecryptedContent {
+  // A key without its id or data cannot be used or found again.
+  const keys = (share.keys ?? []).filter(
+    (key) => (key.keyId?.keyId?.length ?? 0) > 0 && (key.keyData?.keyData?.length ?? 0) > 0,
+  );
   return { kind: 'appStateKeys', keys };
 }
 
@@ -114,7 +112,7 @@ const PROTOCOL_TYPE_NAMES = new Map<number, string>(
   Object.entries(mdCodec.PROTOCOL_MESSAGE_TYPE).map(([name, value]) => [value, name]),
 );
 
-function protocol(p: md.ProtocolMessage): MdMessageContent {
+function protocol(p: md.ProtocolMessage): MdDecryptedContent {
   const { HISTORY_SYNC_NOTIFICATION, APP_STATE_SYNC_KEY_SHARE } = mdCodec.PROTOCOL_MESSAGE_TYPE;
   if (p.type === HISTORY_SYNC_NOTIFICATION && p.historySyncNotification)
     return historySync(p.historySyncNotification);
@@ -125,7 +123,7 @@ function protocol(p: md.ProtocolMessage): MdMessageContent {
 }
 
 /** What a decoded Message says, by the first field walink reads (§12.3). */
-export function mdMessageContent(message: md.Message): MdMessageContent {
+export function mdMessageContent(message: md.Message): MdDecryptedContent {
   if (typeof message.conversation === 'string') return { kind: 'text', text: message.conversation };
   const ext = message.extendedTextMessage;
   if (ext && typeof ext.text === 'string') {

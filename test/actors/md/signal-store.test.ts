@@ -113,7 +113,7 @@ describe('MdDeviceStore', () => {
     const record = newMdCredentialRecord();
     const store = new ScriptedStore(record);
     const device = await MdDeviceStore.open(store);
-    const preKeys = await device.signal.preKeysForUpload(5);
+    const preKeys = await device.signal.preKeysForUpload(1, 5);
     expect(store.saves).toBe(1);
     const me = { name: '15551234567', deviceId: 3 };
     const senders = [0, 1, 2].map((i) => new TestSender(`1555000000${i}`, me));
@@ -182,28 +182,30 @@ describe('MdDeviceStore', () => {
     expect(device.credentials.me?.jid).toBe('15551234567:3@s.whatsapp.net');
   });
 
-  it('pre-keys for an upload are saved first, offered again until the upload is confirmed, then new ones', async () => {
+  it('pre-keys for an upload are saved first, the same ids give the same keys, used ones are gone', async () => {
     const store = new ScriptedStore(newMdCredentialRecord());
     const device = await MdDeviceStore.open(store);
-    const first = await device.signal.preKeysForUpload(30);
+    const first = await device.signal.preKeysForUpload(1, 30);
     expect(first.map((k) => k.keyId)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect((await store.load())!.signal.preKeys).toHaveLength(30);
-    expect((await store.load())!.credentials).toMatchObject({ nextPreKeyId: 31, firstUnuploadedPreKeyId: 1 });
+    expect((await store.load())!.signal.preKeys).toEqual(first);
     // The upload was never answered (the socket dropped): the same keys go again, nothing new is made.
     const saves = store.saves;
-    expect((await device.signal.preKeysForUpload(30)).map((k) => k.keyId)).toEqual(first.map((k) => k.keyId));
+    expect(await device.signal.preKeysForUpload(1, 30)).toEqual(first);
     expect(store.saves).toBe(saves);
-    await device.signal.markPreKeysUploaded();
-    expect((await store.load())!.credentials).toMatchObject({
-      nextPreKeyId: 31,
-      firstUnuploadedPreKeyId: 31,
-    });
-    const next = await device.signal.preKeysForUpload(5);
+    const next = await device.signal.preKeysForUpload(31, 5);
     expect(next.map((k) => k.keyId)).toEqual([31, 32, 33, 34, 35]);
+    expect(store.saves).toBe(saves + 1);
     expect(device.signal.preKeyCount).toBe(35);
     expect(await device.signal.preKey(31)).toEqual(next[0]);
     await device.signal.removePreKey(31);
     expect(await device.signal.preKey(31)).toBeNull();
+    expect((await store.load())!.signal.preKeys).toHaveLength(34);
+    // Ids wrap on the 3-byte circle; nonsense is refused.
+    expect((await device.signal.preKeysForUpload(md.MAX_PRE_KEY_ID, 2)).map((k) => k.keyId)).toEqual([
+      md.MAX_PRE_KEY_ID,
+      1,
+    ]);
+    await expect(device.signal.preKeysForUpload(0, 1)).rejects.toThrow(RangeError);
   });
 
   it('keeps identities (the primary’s from pair-success) and app-state keys', async () => {
@@ -220,7 +222,11 @@ describe('MdDeviceStore', () => {
       fingerprint: { rawId: 1, currentIndex: 0, deviceIndexes: [0, 3] },
     };
     await device.appState.put([older, newer]);
-    await device.appState.put([{ ...older, keyData: randomBytes(32) }]);
+    // As the machine's storeAppStateKeys passes them: codec/md's protobuf form; incomplete keys skipped.
+    await device.appState.put([
+      { keyId: { keyId: older.keyId }, keyData: { keyData: randomBytes(32), timestamp: 10 } },
+      { keyId: {} },
+    ]);
     expect(device.appState.size).toBe(2);
     expect(device.appState.latest()).toEqual(newer);
     expect(device.appState.get(older.keyId)?.keyData).not.toEqual(older.keyData);
