@@ -23,6 +23,15 @@ export {
   TagLedger,
 } from './legacy/index.ts';
 export * as md from './md/index.ts';
+// The MD names an application needs to keep an MD session (the rest stays under `md`).
+export {
+  decryptMdMessage,
+  generateMdCredentials,
+  MD_CREDENTIAL_CODEC,
+  type MdCredentialRecord,
+  type MdDecryptedContent,
+  MdDeviceStore,
+} from './md/index.ts';
 export {
   CREDENTIALS_KEY_ENV,
   credentialsKeyFromEnv,
