@@ -3,7 +3,7 @@
 // writes, and the app-state keys. Everything lives in one record saved whole, so a crash leaves the old
 // or the new state, never half of one. Writes go through at once (each call resolves when durable) and are
 // grouped: changes made while a save is under way, or inside batch(), share the next save.
-import type { md } from '../../codec/index.ts';
+import { type md, md as mdCodec } from '../../codec/index.ts';
 import type { X25519KeyPair } from '../../crypto/index.ts';
 import type { SignalKeyStore, SignalPreKey, SignalSignedPreKey } from '../../crypto/md/index.ts';
 import type { CredentialStore } from '../credential-store.ts';
@@ -25,6 +25,20 @@ export interface MdDeviceStoreOptions {
    * see the CredentialError too. For logs: the error never carries the record.
    */
   onWriteError?: (error: unknown) => void;
+}
+
+/** `user.0` and the account signature key of a paired device's account, when it has both. */
+function primaryIdentity(credentials: MdCredentials): { address: string; key: Uint8Array } | null {
+  if (!credentials.account || !credentials.me) return null;
+  let key: Uint8Array | undefined;
+  try {
+    key = mdCodec.decodeAdvSignedDeviceIdentity(credentials.account).accountSignatureKey;
+  } catch {
+    return null;
+  }
+  const user = mdCodec.tryParseMdJid(credentials.me.jid)?.user;
+  if (!user || key?.length !== 32) return null;
+  return { address: `${user}.0`, key };
 }
 
 function keyIdText(keyId: Uint8Array): string {
@@ -102,6 +116,19 @@ export class MdDeviceStore {
   saveCredentials(credentials: MdCredentials): Promise<void> {
     this.record.credentials = copyCredentials(credentials);
     return this.touch();
+  }
+
+  /**
+   * The machine's storeDevice at pair-success (§15): the paired credentials and, from the account's
+   * ADVSignedDeviceIdentity, the primary's identity key as the Signal identity of device 0 of the account.
+   * One save, durable when this resolves: a device is never half stored.
+   */
+  storeDevice(credentials: MdCredentials): Promise<void> {
+    return this.batch(async () => {
+      await this.saveCredentials(credentials);
+      const primary = primaryIdentity(credentials);
+      if (primary) await this.signal.saveIdentity(primary.address, primary.key);
+    });
   }
 
   /**

@@ -182,6 +182,31 @@ describe('MdDeviceStore', () => {
     expect(device.credentials.me?.jid).toBe('15551234567:3@s.whatsapp.net');
   });
 
+  it('storeDevice saves the paired credentials and the primary’s identity (device 0) in one save', async () => {
+    const store = new ScriptedStore(newMdCredentialRecord());
+    const device = await MdDeviceStore.open(store);
+    const accountSignatureKey = x25519KeyPair().publicKey;
+    const account = codec.encodeAdvSignedDeviceIdentity({
+      details: randomBytes(20),
+      accountSignatureKey,
+      accountSignature: randomBytes(64),
+      deviceSignature: randomBytes(64),
+    });
+    const saves = store.saves;
+    await device.storeDevice({
+      ...device.credentials,
+      me: { jid: '15551234567:3@s.whatsapp.net', lid: null },
+      account,
+    });
+    expect(store.saves).toBe(saves + 1);
+    const stored = (await store.load())!;
+    expect(stored.credentials.account).toEqual(account);
+    expect(stored.signal.identities['15551234567.0']).toEqual(accountSignatureKey);
+    // An account that does not decode is still stored; there is just no identity to take from it.
+    await device.storeDevice({ ...device.credentials, account: new Uint8Array([0xff, 0xff]) });
+    expect((await store.load())!.credentials.account).toEqual(new Uint8Array([0xff, 0xff]));
+  });
+
   it('pre-keys for an upload are saved first, the same ids give the same keys, used ones are gone', async () => {
     const store = new ScriptedStore(newMdCredentialRecord());
     const device = await MdDeviceStore.open(store);
