@@ -4,7 +4,9 @@
 
 // ---- md-store: credentials, their stored form, the Signal and app-state key stores, decryption ----
 export {
+  createMdDecryptor,
   decryptMdMessage,
+  type MdDecrypted,
   type MdDecryptStore,
   type MdEnc,
   type MdEnvelope,

@@ -411,6 +411,39 @@ describe('decryptMdMessage', () => {
   });
 });
 
+describe('createMdDecryptor', () => {
+  it('decrypts envelopes as the socket parses them and marks what the account’s own phone sent as peer', async () => {
+    const device = await companion();
+    await device.saveCredentials({
+      ...device.credentials,
+      me: { jid: '15551234567:3@s.whatsapp.net', lid: null },
+    });
+    const decrypt = md.createMdDecryptor(device);
+    const phone = contact(device, '15551234567');
+    const friend = contact(device, '15557654321');
+    expect(await decrypt(await phone.send({ conversation: 'from my phone' }))).toEqual({
+      content: { kind: 'text', text: 'from my phone' },
+      peer: true,
+    });
+    const node = await friend.send({ conversation: 'hi' });
+    const enc = codec.findChild(node, 'enc')!;
+    // The socket's envelope: no `v`, no `offline`.
+    const envelope = {
+      id: 'F1',
+      from: node.attrs.from!,
+      t: 1,
+      type: 'text',
+      encs: [{ type: enc.attrs.type as 'pkmsg', body: codec.contentBytes(enc) }],
+    };
+    expect(await decrypt(envelope)).toEqual({ content: { kind: 'text', text: 'hi' }, peer: false });
+    expect(await decrypt({ ...envelope, id: 'F2', category: 'peer' })).toMatchObject({ peer: true });
+    expect(await decrypt(codec.mdNode('message', {}))).toMatchObject({
+      content: { reason: 'bad-stanza' },
+      peer: false,
+    });
+  });
+});
+
 describe('unpad and decode outside Signal', () => {
   it('mdMessageContent reads a Message without any I/O', () => {
     expect(md.mdMessageContent({ conversation: '' })).toEqual({ kind: 'text', text: '' });

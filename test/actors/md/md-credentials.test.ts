@@ -275,6 +275,15 @@ describe('MD records in the legacy stores', () => {
     expect(readdirSync(join(dir, 'md'))).toEqual(['session.json']);
   });
 
+  it('the file store writes the record as it was when save() was called', async () => {
+    const store = new FileCredentialStore(join(dir, 's.json'), MD_CREDENTIAL_CODEC);
+    const record = fullRecord();
+    const saved = store.save(record);
+    record.credentials.me = null;
+    await saved;
+    expect((await store.load())?.credentials.me?.jid).toBe('15551234567:3@s.whatsapp.net');
+  });
+
   it('a legacy store refuses an MD file and an MD store a legacy file, both CORRUPT', async () => {
     const path = join(dir, 's.json');
     await new FileCredentialStore(path, MD_CREDENTIAL_CODEC).save(fullRecord());
