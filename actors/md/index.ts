@@ -1,0 +1,63 @@
+// The multi-device companion's effects (docs/protocol-md.md): the transport (WebSocket, Noise XX, the
+// certificate chain), the ClientPayload, the stanzas, the pairing procedures, the socket actor and the
+// Session over the MD machine.
+
+// ---- md-store: credentials, their stored form, the Signal and app-state key stores, decryption ----
+export {
+  createMdDecryptor,
+  decryptMdMessage,
+  type MdDecrypted,
+  type MdDecryptStore,
+  type MdEnc,
+  type MdEnvelope,
+  mdSenderJid,
+  mdSignalAddress,
+  parseMdEnvelope,
+} from './decrypt.ts';
+export {
+  MD_CREDENTIAL_CODEC,
+  MD_CREDENTIAL_FORMAT_VERSION,
+  parseMdRecord,
+  serializeMdRecord,
+} from './md-credential-codec.ts';
+export {
+  generateMdCredentials,
+  generatePreKeys,
+  MAX_PRE_KEY_ID,
+  MAX_REGISTRATION_ID,
+  type MdAppStateKey,
+  type MdCredentialRecord,
+  type MdCredentials,
+  type MdSignalState,
+  newMdCredentialRecord,
+  SIGNED_PRE_KEY_ID,
+} from './md-credentials.ts';
+export {
+  asMachineContent,
+  type MdDecryptedContent,
+  type MdHistoryDownload,
+  type MdUndecryptableReason,
+  mdMessageContent,
+} from './message-content.ts';
+export {
+  DEFAULT_DEVICE_OS,
+  loginPayload,
+  MD_APP_VERSION,
+  type PayloadOptions,
+  type RegistrationKeys,
+  registrationPayload,
+} from './payload.ts';
+export { AppStateKeyStore, MdDeviceStore, type MdDeviceStoreOptions, MdSignalStore } from './signal-store.ts';
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_FRAME_PAYLOAD,
+  isMdTransportError,
+  MD_ORIGIN,
+  type MdTransport,
+  MdTransportError,
+  type MdTransportErrorCode,
+  type MdTransportEvent,
+  type MdTransportOptions,
+  openMdTransport,
+} from './transport.ts';
+// ---- end md-store ----
