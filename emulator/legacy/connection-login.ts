@@ -5,7 +5,16 @@
 import { assertEvent, assign } from 'xstate';
 import { challengeAnswer, constantTimeEqual, fromBase64 } from '../../crypto/index.ts';
 import { initSetup } from './connection-init.ts';
-import { answer, answerForced, answerFrame, requested, tokensOf, when } from './connection-setup.ts';
+import {
+  answer,
+  answerForced,
+  answerFrame,
+  answerLogin,
+  answerLoginForced,
+  requested,
+  tokensOf,
+  when,
+} from './connection-setup.ts';
 
 export const loginSetup = initSetup.extend({
   actions: {
@@ -81,27 +90,27 @@ export const loginStates = {
         {
           guard: 'loginForced',
           target: 'loginRefused',
-          actions: answerForced,
+          actions: answerLoginForced,
         },
         {
           guard: 'browserUnknown',
           target: 'loginRefused',
-          actions: answer({ status: 401 }),
+          actions: answerLogin({ status: 401 }),
         },
         {
           guard: 'accountBlocked',
           target: 'loginRefused',
-          actions: answer({ status: 403, tos: 2 }),
+          actions: answerLogin({ status: 403, tos: 2 }),
         },
         {
           guard: 'tokensUnknown',
           target: 'loginRefused',
-          actions: answer({ status: 401 }),
+          actions: answerLogin({ status: 401 }),
         },
         {
           guard: 'reconnectWhileHeld',
           target: 'loginRefused',
-          actions: answer({ status: 409 }),
+          actions: answerLogin({ status: 409 }),
         },
         { guard: 'tokensStale', target: 'challenged', actions: ['rememberChallenge', 'pushChallenge'] },
         {
@@ -126,7 +135,7 @@ export const loginStates = {
     tags: 'busy',
     invoke: { src: 'pause', input: { step: 'conn' } },
     on: {
-      CONN_DONE: { target: 'authenticated.delivering', actions: answer({ status: 200 }) },
+      CONN_DONE: { target: 'authenticated.delivering', actions: answerLogin({ status: 200 }) },
     },
   }),
   challenged: loginSetup.createStateConfig({

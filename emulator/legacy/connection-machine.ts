@@ -15,7 +15,7 @@
 import { initStates } from './connection-init.ts';
 import { loginStates } from './connection-login.ts';
 import { onlineSetup, onlineStates } from './connection-online.ts';
-import { answerFrame, close } from './connection-setup.ts';
+import { answerFrame, close, closeMalformed } from './connection-setup.ts';
 
 export { MAX_REREFS } from './connection-init.ts';
 
@@ -36,11 +36,14 @@ export const connectionMachine = onlineSetup.createMachine({
     challenge: null,
     challengedLoginTag: null,
   }),
-  // What no state below takes: a request out of turn gets 400, a binary frame before keys closes.
+  // What no state below takes: a request out of turn or a command that is none gets 400, a binary frame
+  // before keys closes, and so does a frame that is no frame (docs/protocol.md §1), in every state.
   on: {
     INIT: { actions: answerFrame({ status: 400 }) },
     REREF: { actions: answerFrame({ status: 400 }) },
     CHALLENGE_ANSWER: { actions: answerFrame({ status: 400 }) },
+    BAD_COMMAND: { actions: answerFrame({ status: 400 }) },
+    MALFORMED: { target: '.closed', actions: closeMalformed },
     TEST: { actions: answerFrame(['Pong', false]) },
     LOGOUT: { target: '.loggingOut', actions: 'takeRequest' },
     BINARY: {

@@ -63,8 +63,10 @@ export const connectionSetup = setup({
     answerRequest: (_, _params: { body: Answer }) => undefined,
     /** Answers the tag of the frame being handled (no request is pending for it). */
     answerFrame: (_, _params: { body: Answer }) => undefined,
-    /** Answers the tag of the login a passed challenge was for. */
+    /** Answers the tag of the login a passed challenge was for (noted as a login's answer, like below). */
     answerChallengedLogin: (_, _params: { body: Answer }) => undefined,
+    /** The pending login was answered just now: the same login arriving after this is a re-send (§2.5). */
+    noteLoginAnswered: () => undefined,
     /** The init answer: status 200, the ref and its ttl. */
     answerInit: () => undefined,
     /** A reref's answer: status 200 with the new ref. */
@@ -110,7 +112,19 @@ export const answerForced = {
     return { body: forced === 403 ? { status: 403, tos: 0 } : { status: forced } };
   },
 };
+/** Answers the pending login with `body` and notes that its answer went out (§2.5: a re-send after it). */
+export const answerLogin = (body: Answer) => [answer(body), 'noteLoginAnswered' as const];
+/** Answers the pending login with the status a fault forced, and notes it like answerLogin. */
+export const answerLoginForced = [answerForced, 'noteLoginAnswered' as const];
 export const close = (reason: string, code: number) => ({
   type: 'closeSocket' as const,
   params: { reason, code },
 });
+/** Closes on a frame that is no frame, with its reason (1002: a protocol error). */
+export const closeMalformed = {
+  type: 'closeSocket' as const,
+  params: ({ event }: { event: ConnectionEvent }) => {
+    assertEvent(event, 'MALFORMED');
+    return { reason: event.reason, code: 1002 };
+  },
+};

@@ -232,24 +232,13 @@ export class Connection {
       return;
     }
     const frame = readFrame(data, isBinary);
-    switch (frame.kind) {
-      case 'malformed':
-        this.close(frame.reason, 1002);
-        return;
-      case 'ping':
-        // Fault: the ping goes unanswered (later frames are answered as usual).
-        if (this.faults.take('dropPing')) return;
-        this.parts.outbox.write(pongFrame(this.host.now()));
-        return;
-      case 'binary':
-        return this.dispatch(frame.event);
-      case 'command':
-        if (!frame.request) {
-          this.parts.outbox.json(frame.tag, { status: 400 });
-          return;
-        }
-        this.parts.resends.stamp(frame.request, arrival);
-        await this.dispatch(frame.request);
+    if (frame.kind === 'ping') {
+      // Fault: the ping goes unanswered (later frames are answered as usual).
+      if (this.faults.take('dropPing')) return;
+      this.parts.outbox.write(pongFrame(this.host.now()));
+      return;
     }
+    this.parts.resends.stamp(frame.event, arrival);
+    await this.dispatch(frame.event);
   }
 }

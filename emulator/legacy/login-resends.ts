@@ -3,7 +3,7 @@
 // which only the socket knows: this counts the frames that arrived, notes how many had when a login's answer
 // went out, and stamps a later login with its tag as `afterAnswer`. What a re-send gets is the connection
 // machine's decision (its `sameLoginAnswerLost` guard).
-import type { AdminRequest } from './connection-types.ts';
+import type { ConnectionEvent } from './connection-types.ts';
 
 export class LoginResends {
   /** Frames that arrived so far. */
@@ -23,7 +23,7 @@ export class LoginResends {
   }
 
   /** Marks a login that arrived (as frame `arrival`) after the answer to a login with its tag went out. */
-  stamp(request: AdminRequest, arrival: number): void {
+  stamp(request: ConnectionEvent, arrival: number): void {
     if (request.type !== 'LOGIN') return;
     const answered = this.answered;
     request.afterAnswer = answered !== null && answered.tag === request.tag && arrival > answered.arrivals;

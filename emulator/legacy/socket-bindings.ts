@@ -81,11 +81,11 @@ export const providedConnectionMachine = connectionMachine.provide({
     pause: step((_, { step }) => paused(step)),
   },
   actions: {
-    answerRequest: ({ system, context }, { body }) => {
-      const parts = socketOf(system);
-      const tag = tagOf(context.request);
-      if (context.request?.type === 'LOGIN') parts.resends.loginAnswered(tag);
-      parts.outbox.json(tag, body);
+    answerRequest: ({ system, context }, { body }) =>
+      socketOf(system).outbox.json(tagOf(context.request), body),
+    noteLoginAnswered: ({ system, context }) => {
+      if (context.request?.type !== 'LOGIN') throw new Error('no pending login to note');
+      socketOf(system).resends.loginAnswered(context.request.tag);
     },
     answerFrame: ({ system, event }, { body }) => socketOf(system).outbox.json(tagOf(event), body),
     answerChallengedLogin: ({ system, context }, { body }) => {
