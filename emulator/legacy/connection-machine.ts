@@ -4,9 +4,9 @@
 //   awaitingInit → checkingInit → refIssued ⇄ rotatingRef; a scan: refIssued → pairing → authenticated;
 //   a login: loggingIn → [challenged → checkingChallenge →] authenticated, or loginRefused → back;
 //   a logout: loggingOut → closed; a closed, replaced or unlinked socket: → closed.
-// Pure: no socket, no timer. The connection (connection.ts) supplies the effects named in setup()
-// (answers, pushes, the hub's bookkeeping) and the steps (`checkInit`, `pause`, …), where the faults
-// of faults.ts delay or close the socket. States tagged `busy` are working on a request; the connection
+// Pure: no socket, no timer. The socket (connection.ts, through socket-bindings.ts) supplies the effects
+// named in setup() (answers, pushes, the hub's bookkeeping) and the steps (`checkInit`, `pause`, …), where
+// the faults of faults.ts delay or close the socket. States tagged `busy` are working on a request; the connection
 // hands over its next frame only when none is. Each part of the protocol is its own file:
 //   §2.1-2.3  connection-init.ts    awaitingInit, checkingInit, refIssued, rotatingRef, pairing
 //   §2.5      connection-login.ts   loggingIn, confirmingLogin, challenged, checkingChallenge, loginRefused

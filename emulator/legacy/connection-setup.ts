@@ -1,5 +1,5 @@
 // The connection machine's base (connection-machine.ts puts it together): its vocabulary, the steps and
-// effects the connection supplies (connection.ts), and the helpers every region uses. Each region
+// effects the socket supplies (socket-bindings.ts), and the helpers every region uses. Each region
 // (connection-init.ts, connection-login.ts, connection-online.ts) extends this setup with its own guards
 // and assignments (XState's `setup().extend()`), the way machines/legacy/ is split.
 import { assertEvent, assign, fromCallback, setup } from 'xstate';
@@ -48,7 +48,8 @@ export const connectionSetup = setup({
     input: {} as ConnectionInput,
   },
   actors: {
-    // Supplied by connection.ts: each runs its step (injected delay or close), then reports what the server found. `pause` reports `<STEP>_DONE`.
+    // Supplied by socket-bindings.ts: each runs its step (the server's time, injected delay or close),
+    // then reports what the server found (socket-steps.ts). `pause` reports `<STEP>_DONE`.
     checkInit: fromCallback<ConnectionEvent, StepInput>(() => undefined),
     checkReref: fromCallback<ConnectionEvent, StepInput>(() => undefined),
     checkLogin: fromCallback<ConnectionEvent, StepInput & { login: LoginRequest }>(() => undefined),
@@ -58,7 +59,7 @@ export const connectionSetup = setup({
     pause: fromCallback<ConnectionEvent, StepInput>(() => undefined),
   },
   actions: {
-    // Effects supplied by connection.ts.
+    // Effects supplied by socket-bindings.ts.
     /** Answers the pending request's tag. */
     answerRequest: (_, _params: { body: Answer }) => undefined,
     /** Answers the tag of the frame being handled (no request is pending for it). */
