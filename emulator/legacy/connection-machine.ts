@@ -6,8 +6,8 @@
 //   a logout: loggingOut → closed; a closed, replaced or unlinked socket: → closed.
 // Pure: no socket, no timer. The socket (connection.ts, through socket-bindings.ts) supplies the effects
 // named in setup() (answers, pushes, the hub's bookkeeping) and the steps (`checkInit`, `pause`, …), where
-// the faults of faults.ts delay or close the socket. States tagged `busy` are working on a request; the connection
-// hands over its next frame only when none is. Each part of the protocol is its own file:
+// the faults of faults.ts delay or close the socket. States tagged `busy` are working on a request; the
+// socket hands over its next frame only when none is. Each part of the protocol is its own file:
 //   §2.1-2.3  connection-init.ts    awaitingInit, checkingInit, refIssued, rotatingRef, pairing
 //   §2.5      connection-login.ts   loggingIn, confirmingLogin, challenged, checkingChallenge, loginRefused
 //   §2.7, §3  connection-online.ts  authenticated (streaming, delivering, online), loggingOut

@@ -21,7 +21,7 @@ export type AdminRequest =
       serverToken: string;
       clientId: string;
       mode: LoginMode;
-      /** Set by the socket (login-resends.ts): this frame arrived after the answer to a login with its tag went out. */
+      /** Set by the socket (login-resends.ts): it arrived after the answer to a login with its tag went out. */
       afterAnswer?: boolean;
     }
   | { type: 'CHALLENGE_ANSWER'; tag: string; answer: string; clientId: string }
