@@ -8,7 +8,13 @@ const SECRET_FIELDS = new Set([
   'clientToken',
   'serverToken',
   'browserToken',
+  // Every private key: legacy pairing pairs, and the MD noise, identity, signed pre-key and pair-code
+  // ephemeral pairs (docs/protocol-md.md §15).
   'privateKey',
+  // MD: the HMAC key of pair-success, in the QR code only (docs/protocol-md.md §6.2, §6.5).
+  'advSecret',
+  // MD: app-state sync keys shared by the phone (docs/protocol-md.md §13).
+  'keyData',
 ]);
 
 /** A JSON-ready copy of `value`: Uint8Array → base64, secret-named fields → "[redacted]", bigint → string. */
