@@ -13,6 +13,7 @@ export {
   mdSenderJid,
   mdSignalAddress,
   parseMdEnvelope,
+  senderKeyName,
 } from './decrypt.ts';
 export {
   MD_CREDENTIAL_CODEC,

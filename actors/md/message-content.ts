@@ -13,8 +13,10 @@ export type MdUndecryptableReason =
   | 'bad-stanza'
   /** No `<enc>` child, or none walink can read (an unknown type or `v`). */
   | 'no-enc'
-  /** A group message (`skmsg`, sender keys): not supported yet. */
+  /** A group message (`skmsg`) through a key store without sender keys. */
   | 'group-unsupported'
+  /** A group message from a member whose sender key never arrived (§12.6). */
+  | 'no-sender-key'
   /** A `msg` with no session to decrypt it (the session was lost, or never opened). */
   | 'no-session'
   /** A `pkmsg` naming a one-time or signed pre-key walink does not have (used or never uploaded). */

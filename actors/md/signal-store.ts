@@ -245,6 +245,16 @@ export class MdSignalStore implements SignalKeyStore {
     return this.device.touch();
   }
 
+  /** A group sender's key record (`group::name.device`), as crypto/md's serializeSenderKeyRecord wrote it. */
+  loadSenderKey(name: string): string | null {
+    return this.device.state.signal.senderKeys[name] ?? null;
+  }
+
+  storeSenderKey(name: string, record: string): Promise<void> {
+    this.device.state.signal.senderKeys[name] = record;
+    return this.device.touch();
+  }
+
   /** Drops a device's session (it was unlinked, or its messages no longer decrypt). */
   deleteSession(address: string): Promise<void> {
     const { sessions } = this.device.state.signal;

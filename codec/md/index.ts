@@ -99,6 +99,7 @@ export {
   PROTOCOL_MESSAGE_TYPE,
   type ProtocolMessage,
   RELEASE_CHANNEL,
+  type SenderKeyDistributionMessage,
   USER_AGENT_PLATFORM,
   type UserAgent,
   type VideoMessage,

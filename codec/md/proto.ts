@@ -364,8 +364,15 @@ export interface ProtocolMessage {
   timestampMs?: number;
 }
 
+export interface SenderKeyDistributionMessage {
+  groupId?: string;
+  /** The Signal SenderKeyDistributionMessage (version byte ‖ protobuf); crypto/md/sender-keys.ts. */
+  axolotlSenderKeyDistributionMessage?: Uint8Array;
+}
+
 export interface Message {
   conversation?: string;
+  senderKeyDistributionMessage?: SenderKeyDistributionMessage;
   imageMessage?: ImageMessage;
   extendedTextMessage?: ExtendedTextMessage;
   documentMessage?: DocumentMessage;
