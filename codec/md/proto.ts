@@ -364,6 +364,22 @@ export interface ProtocolMessage {
   timestampMs?: number;
 }
 
+export interface StickerMessage extends MediaFields {
+  height?: number;
+  width?: number;
+  isAnimated?: boolean;
+}
+
+export interface DeviceSentMessage {
+  destinationJid?: string;
+  message?: Message;
+  phash?: string;
+}
+
+export interface FutureProofMessage {
+  message?: Message;
+}
+
 export interface SenderKeyDistributionMessage {
   groupId?: string;
   /** The Signal SenderKeyDistributionMessage (version byte ‖ protobuf); crypto/md/sender-keys.ts. */
@@ -379,6 +395,11 @@ export interface Message {
   audioMessage?: AudioMessage;
   videoMessage?: VideoMessage;
   protocolMessage?: ProtocolMessage;
+  stickerMessage?: StickerMessage;
+  deviceSentMessage?: DeviceSentMessage;
+  viewOnceMessage?: FutureProofMessage;
+  ephemeralMessage?: FutureProofMessage;
+  documentWithCaptionMessage?: FutureProofMessage;
 }
 
 // ---- codec ----

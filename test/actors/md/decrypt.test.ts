@@ -275,6 +275,38 @@ describe('decryptMdMessage', () => {
     expect(md.asMachineContent(content).kind).toBe('appStateKeys');
   });
 
+  it('reads through deviceSent, ephemeral, view-once and document-with-caption wrappers; stickers are media', async () => {
+    const inner = { conversation: 'wrapped' };
+    expect(
+      md.mdMessageContent({ deviceSentMessage: { destinationJid: '1@s.whatsapp.net', message: inner } }),
+    ).toEqual({
+      kind: 'text',
+      text: 'wrapped',
+    });
+    expect(
+      md.mdMessageContent({ ephemeralMessage: { message: { viewOnceMessage: { message: inner } } } }),
+    ).toEqual({
+      kind: 'text',
+      text: 'wrapped',
+    });
+    const fields = { mediaKey: randomBytes(32), directPath: '/v/d.enc' };
+    expect(
+      md.mdMessageContent({
+        documentWithCaptionMessage: { message: { documentMessage: { ...fields, caption: 'c' } } },
+      }),
+    ).toMatchObject({ kind: 'media', caption: 'c', media: { type: 'document' } });
+    const device = await companion();
+    const { send } = contact(device);
+    const content = await decryptMdMessage(
+      await send({ stickerMessage: { ...fields, mimetype: 'image/webp', isAnimated: true } }),
+      device.signal,
+    );
+    expect(content).toMatchObject({
+      kind: 'media',
+      media: { type: 'sticker', mimetype: 'image/webp', directPath: '/v/d.enc' },
+    });
+  });
+
   it('what walink does not read is other, by its field or protocol type', async () => {
     const device = await companion();
     const { send } = contact(device);
