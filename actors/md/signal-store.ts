@@ -300,7 +300,12 @@ export class MdSignalStore implements SignalKeyStore {
    * resolves, so a key the server hands out is always one the companion still has. The machine advances
    * the counters in the credentials once the server has taken them.
    */
-  async preKeysForUpload(firstId: number, count: number): Promise<SignalPreKey[]> {
+  async preKeysForUpload(firstId: number, count: number): Promise<SignalPreKey[]>;
+  /** `count` keys from credentials.nextPreKeyId on (the machine's firstId). */
+  async preKeysForUpload(count: number): Promise<SignalPreKey[]>;
+  async preKeysForUpload(first: number, second?: number): Promise<SignalPreKey[]> {
+    const firstId = second === undefined ? this.device.state.credentials.nextPreKeyId : first;
+    const count = second === undefined ? first : second;
     const keys = this.device.state.signal.preKeys;
     const out: SignalPreKey[] = [];
     let made = false;
