@@ -1,7 +1,25 @@
 // The multi-device companion's effects (docs/protocol-md.md): the transport (WebSocket, Noise XX, the
 // certificate chain), the ClientPayload, the stanzas, the pairing procedures, the socket actor and the
-// Session over the MD machine.
-
+// Session over the MD machine; md-store's credentials, their stored form, the Signal and app-state key
+// stores and decryption (md-credential*.ts, signal-store.ts, decrypt*.ts).
+export {
+  MD_CREDENTIAL_CODEC,
+  MD_CREDENTIAL_FORMAT_VERSION,
+  parseMdRecord,
+  serializeMdRecord,
+} from './md-credential-codec.ts';
+export {
+  generateMdCredentials,
+  generatePreKeys,
+  MAX_PRE_KEY_ID,
+  MAX_REGISTRATION_ID,
+  type MdAppStateKey,
+  type MdCredentialRecord,
+  type MdCredentials,
+  type MdSignalState,
+  newMdCredentialRecord,
+  SIGNED_PRE_KEY_ID,
+} from './md-credentials.ts';
 export {
   type FinishedPairCode,
   finishPairCode,
@@ -35,6 +53,7 @@ export {
   type RegistrationKeys,
   registrationPayload,
 } from './payload.ts';
+export { AppStateKeyStore, MdDeviceStore, type MdDeviceStoreOptions, MdSignalStore } from './signal-store.ts';
 export * as stanzas from './stanzas.ts';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
