@@ -54,6 +54,7 @@ export {
   registrationPayload,
 } from './payload.ts';
 export { AppStateKeyStore, MdDeviceStore, type MdDeviceStoreOptions, MdSignalStore } from './signal-store.ts';
+export { createMdSocketActor, type DecryptedMessage, type MdSocketOptions } from './socket.ts';
 export * as stanzas from './stanzas.ts';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,

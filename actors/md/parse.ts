@@ -56,7 +56,8 @@ export type ParsedStanza =
       businessName: string | null;
     }
   | { type: 'server.codeAccepted'; ref: string }
-  | { type: 'server.codeRejected'; status: number; text: string; backoff: number | null }
+  | { type: 'server.codeRejected'; status: number; text: string; backoff?: number }
+  | { type: 'server.finishRejected'; status: number; text: string }
   | {
       type: 'server.primaryHello';
       /** The notification's id and sender, for its ack. */
@@ -78,7 +79,7 @@ export type ParsedStanza =
   | { type: 'server.pong' }
   | { type: 'server.offline'; count: number }
   | { type: 'server.notification'; id: string; from: string; notificationType: string }
-  | { type: 'server.receipt'; id: string; from: string; receiptType: string; participant?: string }
+  | { type: 'server.receipt'; id: string; from: string; receiptType: string | null; participant?: string }
   /** A server IQ (ping) that wants an empty result. */
   | { type: 'server.iqRequest'; iqId: string; xmlns: string }
   | { type: 'message'; envelope: MessageEnvelope }
@@ -138,8 +139,15 @@ function answer(node: md.MdNode, kind: IqKind): ParsedStanza {
   if (type === 'error') {
     const error = iqError(node);
     if (kind === 'companionHello') {
-      return { type: 'server.codeRejected', status: error.code, text: error.text, backoff: error.backoff };
+      return {
+        type: 'server.codeRejected',
+        status: error.code,
+        text: error.text,
+        ...(error.backoff !== null ? { backoff: error.backoff } : {}),
+      };
     }
+    if (kind === 'companionFinish')
+      return { type: 'server.finishRejected', status: error.code, text: error.text };
     return { type: 'server.iqError', iqId, code: error.code, text: error.text };
   }
   if (type !== 'result') throw new StanzaError('STANZA_MALFORMED', `an answer of type ${type}`);
@@ -265,7 +273,7 @@ function classify(node: md.MdNode, kindOf: (id: string) => IqKind | undefined): 
         type: 'server.receipt',
         id: md.requireAttr(node, 'id'),
         from: md.requireAttr(node, 'from'),
-        receiptType: attr(node, 'type') ?? 'delivery',
+        receiptType: attr(node, 'type'),
         ...(participant ? { participant } : {}),
       };
     }

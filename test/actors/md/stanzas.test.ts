@@ -132,6 +132,7 @@ describe('what the companion sends', () => {
 describe('what the server sends, parsed', () => {
   const kinds = new Map<string, IqKind>([
     ['hello', 'companionHello'],
+    ['finish', 'companionFinish'],
     ['count', 'preKeyCount'],
     ['upload', 'preKeyUpload'],
     ['passive', 'passiveActive'],
@@ -256,6 +257,9 @@ describe('what the server sends, parsed', () => {
       id: 'r',
       from: 'a@s.whatsapp.net',
       receiptType: 'read',
+    });
+    expect(parse(node('receipt', { id: 'r', from: 'a@s.whatsapp.net' }))).toMatchObject({
+      receiptType: null,
     });
     expect(parse(node('notification', { id: 'n', from: 's.whatsapp.net', type: 'devices' }))).toEqual({
       type: 'server.notification',
