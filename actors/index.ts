@@ -22,6 +22,7 @@ export {
   type SocketOptions,
   TagLedger,
 } from './legacy/index.ts';
+export type { CreateMdSessionOptions } from './md/index.ts';
 export * as md from './md/index.ts';
 export {
   CREDENTIALS_KEY_ENV,
@@ -32,9 +33,11 @@ export { createSession } from './session.ts';
 export { type ManagedEvent, SessionManager, type SessionManagerOptions } from './session-manager.ts';
 export type {
   CreateSessionOptions,
+  MdAppEvent,
   ProtocolStats,
   Session,
   SessionAppEvent,
+  SessionPairCode,
   SessionQr,
   SessionState,
 } from './session-types.ts';

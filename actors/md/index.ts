@@ -53,6 +53,8 @@ export {
   type RegistrationKeys,
   registrationPayload,
 } from './payload.ts';
+export { createMdSession, newMdMessageId, translateMdEvent } from './session.ts';
+export type { CreateMdSessionOptions, MdDecryptorFactory } from './session-options.ts';
 export { AppStateKeyStore, MdDeviceStore, type MdDeviceStoreOptions, MdSignalStore } from './signal-store.ts';
 export { createMdSocketActor, type DecryptedMessage, type MdSocketOptions } from './socket.ts';
 export * as stanzas from './stanzas.ts';

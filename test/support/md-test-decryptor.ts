@@ -5,6 +5,7 @@ import type { DecryptedMessage, MessageEnvelope } from '../../actors/md/index.ts
 import { md } from '../../codec/index.ts';
 import {
   MemorySignalKeyStore,
+  type SignalKeyStore,
   type SignalPreKey,
   signalDecrypt,
   unpadMessage,
@@ -33,32 +34,39 @@ export class TestDecryptor {
     return keys;
   };
 
-  readonly decrypt = async (envelope: MessageEnvelope): Promise<DecryptedMessage> => {
-    const enc = envelope.encs.find((e) => e.type !== 'skmsg');
-    if (!enc) return { content: { kind: 'undecryptable', reason: 'no pkmsg or msg' } };
-    const from = md.parseMdJid(envelope.participant ?? envelope.from);
-    const padded = await signalDecrypt(
-      this.store,
-      { name: from.user, deviceId: from.device ?? 0 },
-      enc.type as 'pkmsg' | 'msg',
-      enc.body,
-    );
-    const message = md.decodeMessage(unpadMessage(padded));
-    const peer = envelope.category === 'peer';
-    if (message.conversation) return { content: { kind: 'text', text: message.conversation }, peer };
-    if (message.extendedTextMessage?.text) {
-      return { content: { kind: 'extendedText', text: message.extendedTextMessage.text }, peer };
-    }
-    const protocol = message.protocolMessage;
-    if (protocol?.historySyncNotification) {
-      return {
-        content: { kind: 'historySync', syncType: protocol.historySyncNotification.syncType ?? null },
-        peer,
-      };
-    }
-    if (protocol?.appStateSyncKeyShare) {
-      return { content: { kind: 'appStateKeys', keys: protocol.appStateSyncKeyShare.keys ?? [] }, peer };
-    }
-    return { content: { kind: 'other', type: Object.keys(message)[0] ?? 'empty' }, peer };
-  };
+  readonly decrypt = (envelope: MessageEnvelope): Promise<DecryptedMessage> =>
+    decryptWith(this.store, envelope);
+}
+
+/** Decrypts with any Signal key store (the session's MdSignalStore in the session tests). */
+export async function decryptWith(
+  store: SignalKeyStore,
+  envelope: MessageEnvelope,
+): Promise<DecryptedMessage> {
+  const enc = envelope.encs.find((e) => e.type !== 'skmsg');
+  if (!enc) return { content: { kind: 'undecryptable', reason: 'no pkmsg or msg' } };
+  const from = md.parseMdJid(envelope.participant ?? envelope.from);
+  const padded = await signalDecrypt(
+    store,
+    { name: from.user, deviceId: from.device ?? 0 },
+    enc.type as 'pkmsg' | 'msg',
+    enc.body,
+  );
+  const message = md.decodeMessage(unpadMessage(padded));
+  const peer = envelope.category === 'peer';
+  if (message.conversation) return { content: { kind: 'text', text: message.conversation }, peer };
+  if (message.extendedTextMessage?.text) {
+    return { content: { kind: 'extendedText', text: message.extendedTextMessage.text }, peer };
+  }
+  const protocol = message.protocolMessage;
+  if (protocol?.historySyncNotification) {
+    return {
+      content: { kind: 'historySync', syncType: protocol.historySyncNotification.syncType ?? null },
+      peer,
+    };
+  }
+  if (protocol?.appStateSyncKeyShare) {
+    return { content: { kind: 'appStateKeys', keys: protocol.appStateSyncKeyShare.keys ?? [] }, peer };
+  }
+  return { content: { kind: 'other', type: Object.keys(message)[0] ?? 'empty' }, peer };
 }
