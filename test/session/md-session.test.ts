@@ -57,10 +57,16 @@ async function mdSession(store = newStore()) {
     events.push(event);
     for (const wake of [...waiters]) wake();
   });
-  const next = <T extends SessionAppEvent['type']>(type: T, timeoutMs = 8000) =>
+  const next = <T extends SessionAppEvent['type']>(
+    type: T,
+    timeoutMs = 8000,
+    matches: (event: Extract<SessionAppEvent, { type: T }>) => boolean = () => true,
+  ) =>
     new Promise<Extract<SessionAppEvent, { type: T }>>((resolve, reject) => {
       const check = () => {
-        const found = events.find((event) => event.type === type);
+        const found = events.find(
+          (event) => event.type === type && matches(event as Extract<SessionAppEvent, { type: T }>),
+        );
         if (!found) return;
         waiters.delete(check);
         clearTimeout(timer);
@@ -97,11 +103,18 @@ describe('an MD session against the emulator', () => {
     expect(stateNames(first.events)).toContain('online.awaitingRestart');
 
     await http(emulator.url, 'POST', `/md/phones/${PHONE}/messages`, { from: CONTACT, text: 'hi walink' });
-    const message = await first.next('md.message');
+    // The phone's history-sync notification and app-state key share came first (§13).
+    const history = await first.next('md.message', 8000, (e) => e.message.content.kind === 'historySync');
+    expect(history.message.from).toBe(`${PHONE}@s.whatsapp.net`);
+    await first.next('md.message', 8000, (e) => e.message.content.kind === 'appStateKeys');
+    const message = await first.next('md.message', 8000, (e) => e.message.content.kind === 'text');
     expect(message.message).toMatchObject({ from: CONTACT, content: { kind: 'text', text: 'hi walink' } });
     const stored = await first.store.load();
     expect(stored?.credentials.me?.jid).toBe(`${PHONE}:1@s.whatsapp.net`);
     expect(stored?.credentials.account).not.toBeNull();
+    expect(stored?.appStateKeys).toHaveLength(1);
+    // 30 uploaded (§9); the phone and the contact each started a session with one (§12.1).
+    expect(stored?.signal.preKeys).toHaveLength(28);
     await first.session.stop();
 
     const second = await mdSession(first.store);
