@@ -18,7 +18,7 @@ import {
   STREAM_ERROR_OUTCOMES,
 } from './connection.ts';
 import { activatingState, countingPreKeysState, loggingInState, uploadingPreKeysState } from './login.ts';
-import { COUNT_DROPPED_FRAME, loggedOut } from './md-setup.ts';
+import { loggedOut } from './md-setup.ts';
 import { DEFAULT_MD_LIMITS, DEFAULT_MD_TIMING, type MdLimits, type MdTiming } from './md-types.ts';
 import { offlineSetup, offlineStates } from './offline.ts';
 import {
@@ -80,10 +80,12 @@ export const mdSessionMachine = offlineSetup.createMachine({
         'socket.closed': { target: 'reconnecting', actions: 'noteDisconnect' },
         'server.streamError': STREAM_ERROR_OUTCOMES,
         'server.failure': FAILURE_OUTCOMES,
-        'server.frameDropped': COUNT_DROPPED_FRAME,
+        'server.frameDropped': { actions: ['markAlive', 'countDroppedFrame'] },
         // A primary_hello no code is waiting for is still acked (docs/protocol-md.md §12.4).
-        'server.primaryHello': { actions: 'ackNotification' },
+        'server.primaryHello': { actions: ['markAlive', 'ackNotification'] },
         ...DELIVERY,
+        // Any other stanza (a pong, an IQ answer no state waits for) is life (docs/protocol-md.md §11).
+        'server.*': { actions: 'markAlive' },
         'user.logout': loggedOut('loggedOut'),
       },
       initial: 'connecting',

@@ -96,6 +96,16 @@ export const mdSetup = setup({
       enqueue.assign({ droppedFrames: count });
       enqueue.emit({ type: 'frame.dropped', code: event.code, reason: event.reason, count });
     }),
+    ackNotification: sendTo('socket', ({ event }): MdSocketCommand => {
+      assertEvent(event, ['server.notification', 'server.primaryHello']);
+      return {
+        type: 'send.ack',
+        id: event.id,
+        to: event.from,
+        class: 'notification',
+        ackType: event.type === 'server.notification' ? event.notificationType : 'link_code_companion_reg',
+      };
+    }),
     sendPing: sendTo('socket', { type: 'send.ping' } satisfies MdSocketCommand),
     /** A stanza arrived: the liveness region starts its deadline again (docs/protocol-md.md §11). */
     markAlive: raise({ type: 'md.alive' }),
@@ -141,15 +151,14 @@ export const STORE_CREDENTIALS = {
   params: ({ context }: { context: MdSessionContext }) => ({ credentials: context.credentials }),
 } as const;
 
-/** A frame that could not be read is counted and reported; the session carries on. */
-export const COUNT_DROPPED_FRAME = { actions: 'countDroppedFrame' } as const;
-
 /**
  * Keep-alive and liveness (docs/protocol-md.md §11), two regions of pairing and of ready: a ping every
  * pingInterval, and the socket given up after livenessTimeout without a stanza. Any `server.*` event is
- * life. The liveness region takes it without a target (its action raises `md.alive`, which then restarts
- * the deadline): a targeted transition here would pre-empt, by XState's conflict rule, the transitions an
- * ancestor takes for the same event (a stream error, a failure, pair-success).
+ * life, but the liveness region cannot listen for them itself: XState asks a parallel state's ancestors
+ * only when none of its regions takes an event, so a `server.*` listener here would keep every stream
+ * error, failure and pair-success from `pairing` and `online`. Instead each transition that takes a
+ * server event while a liveness region runs has the `markAlive` action (online has a `server.*` fallback
+ * with it), which raises `md.alive`, and the region restarts its deadline on that.
  */
 export const KEEP_ALIVE_REGIONS = {
   keepAlive: mdSetup.createStateConfig({
@@ -165,10 +174,7 @@ export const KEEP_ALIVE_REGIONS = {
     states: {
       watching: {
         after: { livenessTimeout: silence('a stanza', 'livenessTimeout') },
-        on: {
-          'server.*': { actions: 'markAlive' },
-          'md.alive': { target: 'watching', reenter: true },
-        },
+        on: { 'md.alive': { target: 'watching', reenter: true } },
       },
     },
   }),

@@ -192,10 +192,11 @@ export const codeSetup = qrSetup.extend({
 });
 
 /** Ends the pending request with a typed reason: back to idle. */
-function codeEnds(reason: MdPairCodeFailure) {
+function codeEnds(reason: MdPairCodeFailure, alive = false) {
+  const failed = { type: 'emitCodeFailed', params: { reason } } as const;
   return {
     target: '#mdSession.online.pairing.code.idle',
-    actions: { type: 'emitCodeFailed', params: { reason } },
+    actions: alive ? (['markAlive', failed] as const) : ([failed] as const),
   } as const;
 }
 
@@ -254,14 +255,14 @@ export const codeRegion = codeSetup.createStateConfig({
           description: 'companion_hello sent; the code is shown only once the server accepts it (§7.3).',
           after: { companionHelloTimeout: codeEnds('noAnswer') },
           on: {
-            'server.codeAccepted': { target: 'live', actions: 'rememberCodeRef' },
+            'server.codeAccepted': { target: 'live', actions: ['markAlive', 'rememberCodeRef'] },
             'server.codeRejected': [
               {
                 guard: { type: 'rejectedWith', params: { status: 429 } },
                 target: '#mdSession.online.pairing.code.backoff',
-                actions: ['setCodeBackoff', 'emitRateLimited'],
+                actions: ['markAlive', 'setCodeBackoff', 'emitRateLimited'],
               },
-              { target: '#mdSession.online.pairing.code.idle', actions: 'emitRejected' },
+              { target: '#mdSession.online.pairing.code.idle', actions: ['markAlive', 'emitRejected'] },
             ],
           },
         },
@@ -274,10 +275,11 @@ export const codeRegion = codeSetup.createStateConfig({
           states: {
             waitingForPhone: {
               on: {
+                // Taken here, the notification is acked here: `online`'s ack is not asked (md-setup.ts).
                 'server.primaryHello': {
                   guard: 'helloForThisCode',
                   target: 'finishing',
-                  actions: 'countHello',
+                  actions: ['markAlive', 'ackNotification', 'countHello'],
                 },
               },
             },
@@ -311,9 +313,9 @@ export const codeRegion = codeSetup.createStateConfig({
                   {
                     guard: 'hellosLeft',
                     target: 'waitingForPhone',
-                    actions: ['clearFinish', 'emitWrongCode'],
+                    actions: ['markAlive', 'clearFinish', 'emitWrongCode'],
                   },
-                  codeEnds('tooManyAttempts'),
+                  codeEnds('tooManyAttempts', true),
                 ],
               },
             },

@@ -87,16 +87,6 @@ export const readySetup = connectionSetup.extend({
         enqueue({ type: 'storeAppStateKeys', params: { keys: event.content.keys } });
       }
     }),
-    ackNotification: sendTo('socket', ({ event }): MdSocketCommand => {
-      assertEvent(event, ['server.notification', 'server.primaryHello']);
-      return {
-        type: 'send.ack',
-        id: event.id,
-        to: event.from,
-        class: 'notification',
-        ackType: event.type === 'server.notification' ? event.notificationType : 'link_code_companion_reg',
-      };
-    }),
     deliverReceipt: connectionSetup.enqueueActions(({ event, enqueue }) => {
       assertEvent(event, 'server.receipt');
       enqueue.sendTo('socket', {
@@ -127,10 +117,10 @@ export const readySetup = connectionSetup.extend({
 
 /** What the server delivers on a logged-in socket, acked and told wherever it arrives (`online`). */
 export const DELIVERY = {
-  'server.message': { actions: 'deliverMessage' },
-  'server.notification': { actions: 'ackNotification' },
-  'server.receipt': { actions: 'deliverReceipt' },
-  'server.offline': { actions: 'noteOffline' },
+  'server.message': { actions: ['markAlive', 'deliverMessage'] },
+  'server.notification': { actions: ['markAlive', 'ackNotification'] },
+  'server.receipt': { actions: ['markAlive', 'deliverReceipt'] },
+  'server.offline': { actions: ['markAlive', 'noteOffline'] },
 } as const;
 
 export const readyState = readySetup.createStateConfig({
