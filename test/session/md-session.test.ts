@@ -10,11 +10,7 @@ import {
   type SessionAppEvent,
   type SessionState,
 } from '../../actors/index.ts';
-import {
-  MD_CREDENTIAL_CODEC,
-  type MdCredentialRecord,
-  type MdDecryptorFactory,
-} from '../../actors/md/index.ts';
+import { MD_CREDENTIAL_CODEC, type MdCredentialRecord } from '../../actors/md/index.ts';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
 import { http } from '../support/md-raw-client.ts';
 
