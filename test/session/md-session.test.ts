@@ -146,3 +146,88 @@ describe('an MD session against the emulator', () => {
     expect(() => legacy.requestPairingCode(PHONE)).toThrow(TypeError);
   });
 });
+
+describe('an MD session meets what the server and phone do', () => {
+  /** A session paired by QR and ready. */
+  async function readySession(store = newStore()) {
+    const s = await mdSession(store);
+    const qr = await s.next('qr');
+    await http(emulator.url, 'POST', `/md/phones/${PHONE}/scan`, { qr: qr.text });
+    await s.session.waitFor(isReady, 10_000);
+    return s;
+  }
+
+  it('QR and code at once: the scan wins and the pending code stops cleanly (§7.7)', async () => {
+    await start();
+    const s = await mdSession();
+    const qr = await s.next('qr');
+    s.session.requestPairingCode(PHONE);
+    await s.next('pairCode', 15_000);
+    expect(s.session.state.tags).toEqual(expect.arrayContaining(['needsScan', 'needsCode']));
+    await http(emulator.url, 'POST', `/md/phones/${PHONE}/scan`, { qr: qr.text });
+    await s.session.waitFor(isReady, 10_000);
+    expect(await s.next('md.paired')).toMatchObject({ method: 'qr' });
+    expect(s.session.state.tags).not.toContain('needsCode');
+  }, 30_000);
+
+  it('a refused companion_hello is typed and the QR stays (§7.6); a wrong code costs an attempt (§7.5)', async () => {
+    await start();
+    await http(emulator.url, 'POST', '/md/faults', { kind: 'companionHello', status: 452 });
+    const s = await mdSession();
+    await s.next('qr');
+    s.session.requestPairingCode(PHONE);
+    expect(await s.next('md.pairCode.failed', 15_000)).toMatchObject({ reason: 'useQr', status: 452 });
+    expect(s.session.state.tags).toContain('needsScan');
+    s.session.requestPairingCode(PHONE);
+    const code = await s.next('pairCode', 15_000);
+    const wrong = code.code.startsWith('Z') ? `Y${code.code.slice(1)}` : `Z${code.code.slice(1)}`;
+    expect((await http(emulator.url, 'POST', `/md/phones/${PHONE}/link-code`, { code: wrong })).status).toBe(
+      422,
+    );
+    expect(await s.next('md.pairCode.wrongCode', 15_000)).toMatchObject({ attemptsLeft: 2 });
+  }, 30_000);
+
+  it('the phone removes the device: device_removed, loggedOut, the store cleared (§10, §14)', async () => {
+    await start();
+    const s = await readySession();
+    const removed = await http(emulator.url, 'DELETE', `/md/phones/${PHONE}/devices/1`);
+    expect(removed.status).toBe(200);
+    const state = await s.session.waitFor((st) => st.resting, 10_000);
+    expect(state).toMatchObject({ name: 'loggedOut', reason: 'deviceRemoved' });
+    await s.session.stop();
+    expect((await s.store.load())?.credentials.me ?? null).toBeNull();
+  }, 30_000);
+
+  it('a second copy of the device logs in: the first rests in conflict and does not fight back (§10)', async () => {
+    await start();
+    const first = await readySession();
+    const copy = newStore();
+    await copy.save((await first.store.load())!);
+    const second = await mdSession(copy);
+    await second.session.waitFor(isReady, 10_000);
+    const state = await first.session.waitFor((st) => st.resting, 10_000);
+    expect(state).toMatchObject({ name: 'conflict', reason: 'replaced' });
+    expect(second.session.state.tags).toContain('ready');
+  }, 30_000);
+
+  it('<failure reason=405> at registration rests in failed(clientOutdated) (§8.3)', async () => {
+    await start();
+    await http(emulator.url, 'POST', '/md/faults', { kind: 'failure', reason: 405 });
+    const s = await mdSession();
+    const state = await s.session.waitFor((st) => st.resting, 10_000);
+    expect(state).toMatchObject({ name: 'failed', reason: 'clientOutdated' });
+  });
+
+  it('a wrong certificate root rests in failed(handshakeFailed) without pairing anything (§2.4)', async () => {
+    await start();
+    const session = await createSession({
+      protocol: 'md',
+      url: emulator.mdWsUrl,
+      rootPublicKey: new Uint8Array(32).fill(7),
+    });
+    sessions.push(session);
+    session.start();
+    const state = await session.waitFor((st) => st.resting, 10_000);
+    expect(state.reason).toBe('handshakeFailed');
+  });
+});
