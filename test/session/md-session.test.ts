@@ -1,7 +1,11 @@
 // createSession({ protocol: 'md' }) end to end against the embedded MD emulator (docs/protocol-md.md):
 // QR pairing (the emulator's phone scans through /md/), code pairing, 515 and login to ready, restore by
-// login from the stored credentials, a text from a contact, logout. Messages decrypt with the session's
-// own (md-store's decryptMdMessage over the device's Signal store).
+// login from the stored credentials, a text and an image from a contact, logout; and what the phone and
+// the server do to a session: device removed, conflict, failure 405, refused codes, a wrong root. Messages
+// decrypt with the session's own decryptor (md-store's decryptMdMessage over the device's Signal store).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSession,
@@ -12,6 +16,7 @@ import {
 } from '../../actors/index.ts';
 import { MD_CREDENTIAL_CODEC, type MdCredentialRecord } from '../../actors/md/index.ts';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
+import { InProcessMediaQueue, MediaHostPolicy } from '../../index.ts';
 import { http } from '../support/md-raw-client.ts';
 
 const PHONE = '15551234567';
@@ -148,6 +153,48 @@ describe('an MD session against the emulator', () => {
 });
 
 describe('an MD session meets what the server and phone do', () => {
+  it('an image goes to the media queue, which downloads and decrypts it as for legacy (§12)', async () => {
+    await start();
+    const dir = mkdtempSync(join(tmpdir(), 'walink-md-media-'));
+    const queue = new InProcessMediaQueue({
+      mediaDir: dir,
+      mediaHosts: MediaHostPolicy.fromEnv().with([new URL(emulator.url).origin]),
+    });
+    try {
+      const done = new Promise<string>((resolve) =>
+        queue.events$.subscribe((event) => event.type === 'done' && resolve(event.outPath)),
+      );
+      const session = await createSession({
+        protocol: 'md',
+        url: emulator.mdWsUrl,
+        rootPublicKey: emulator.md.rootPublicKey,
+        queue,
+      });
+      sessions.push(session);
+      let qrText = '';
+      const queued = new Promise<void>((resolve) =>
+        session.events$.subscribe((event) => {
+          if (event.type === 'qr') qrText = event.text;
+          if (event.type === 'media.queued') resolve();
+        }),
+      );
+      session.start();
+      await session.waitFor((state) => state.tags.includes('needsScan'), 10_000);
+      await http(emulator.url, 'POST', `/md/phones/${PHONE}/scan`, { qr: qrText });
+      await session.waitFor(isReady, 10_000);
+      const picture = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) & 0xff));
+      const image = { base64: picture.toString('base64'), mimetype: 'image/png', caption: 'a picture' };
+      expect(
+        (await http(emulator.url, 'POST', `/md/phones/${PHONE}/messages`, { from: CONTACT, image })).status,
+      ).toBe(200);
+      await queued;
+      expect(Buffer.compare(readFileSync(await done), picture)).toBe(0);
+    } finally {
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   /** A session paired by QR and ready. */
   async function readySession(store = newStore()) {
     const s = await mdSession(store);
