@@ -114,9 +114,14 @@ describe('an MD session against the emulator', () => {
     // 30 uploaded (§9); the phone and the contact each started a session with one (§12.1).
     expect(stored?.signal.preKeys).toHaveLength(28);
     await first.session.stop();
+    // Sent while no socket is up: queued by the server and delivered at the next login (§12.5).
+    await http(emulator.url, 'POST', `/md/phones/${PHONE}/messages`, { from: CONTACT, text: 'while away' });
 
     const second = await mdSession(first.store);
     await second.session.waitFor(isReady, 10_000);
+    const away = await second.next('md.message', 8000, (e) => e.message.content.kind === 'text');
+    expect(away.message.content).toEqual({ kind: 'text', text: 'while away' });
+    expect((await second.next('md.offline')).count).toBe(1);
     expect(second.events.some((event) => event.type === 'qr')).toBe(false);
     expect(stateNames(second.events)).toContain('online.loggingIn');
 
