@@ -1,5 +1,7 @@
 // The multi-device companion session (docs/protocol-md.md) and its vocabulary: what it hears from the
 // socket and the user, what it asks the socket to send, the promise actors it invokes, what it emits.
+
+export { type MdSessionMachine, mdSessionMachine } from './md-session.ts';
 export {
   DEFAULT_MD_LIMITS,
   DEFAULT_MD_TIMING,
@@ -39,3 +41,6 @@ export {
   type VerifyPairSuccessInput,
   type VerifyPairSuccessResult,
 } from './md-types.ts';
+export { mdBackoffDelay } from './offline.ts';
+export { checkPhone, formatPairCode, type PhoneCheck, rejectionReason } from './pairing-code.ts';
+export { usableRefs } from './pairing-qr.ts';

@@ -4,7 +4,7 @@
 // Protocol facts cite docs/protocol-md.md.
 import type { MediaReference } from '../../codec/index.ts';
 import type { AppStateSyncKey } from '../../codec/md/index.ts';
-import type { KeyPair } from '../legacy/session-types.ts';
+import type { KeyPair } from '../legacy/index.ts';
 
 /** The signed pre-key (docs/protocol-md.md §4.2): key id 1 at creation, its 64-byte XEdDSA signature. */
 export interface MdSignedPreKey {
@@ -164,6 +164,11 @@ export interface MdSessionInput {
   limits?: Partial<MdLimits>;
   /** Random in [0, 1) for reconnect jitter: injected so tests are deterministic (default Math.random). */
   random?: () => number;
+  /**
+   * Fresh unpaired credentials (new keys, new adv secret) for pairing again after the device was cleared
+   * (loggedOut). Made by the caller so the machine stays pure; without it the old keys pair again.
+   */
+  freshCredentials?: () => MdCredentials;
 }
 
 // ---- failure reasons ----
@@ -466,6 +471,7 @@ export type MdSessionEmitted =
 
 export interface MdSessionContext {
   credentials: MdCredentials;
+  freshCredentials: (() => MdCredentials) | null;
   timing: MdTiming;
   limits: MdLimits;
   random: () => number;
@@ -490,6 +496,8 @@ export interface MdSessionContext {
   /** The verified device, until it is stored. */
   verified: Extract<VerifyPairSuccessResult, { ok: true }> | null;
   pairingMethod: MdPairingMethod | null;
+  /** The error IQ a refused pair-success is answered with (docs/protocol-md.md §6.6). */
+  pairError: { code: number; text: string } | null;
   reconnectAttempts: number;
   throttled: boolean;
   lastDisconnect: string;
