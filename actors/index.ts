@@ -22,6 +22,7 @@ export {
   type SocketOptions,
   TagLedger,
 } from './legacy/index.ts';
+export type { CreateMdSessionOptions } from './md/index.ts';
 export * as md from './md/index.ts';
 // The MD names an application needs to keep an MD session (the rest stays under `md`).
 export {
@@ -41,9 +42,11 @@ export { createSession } from './session.ts';
 export { type ManagedEvent, SessionManager, type SessionManagerOptions } from './session-manager.ts';
 export type {
   CreateSessionOptions,
+  MdAppEvent,
   ProtocolStats,
   Session,
   SessionAppEvent,
+  SessionPairCode,
   SessionQr,
   SessionState,
 } from './session-types.ts';

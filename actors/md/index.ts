@@ -1,8 +1,7 @@
 // The multi-device companion's effects (docs/protocol-md.md): the transport (WebSocket, Noise XX, the
 // certificate chain), the ClientPayload, the stanzas, the pairing procedures, the socket actor and the
-// Session over the MD machine.
-
-// ---- md-store: credentials, their stored form, the Signal and app-state key stores, decryption ----
+// Session over the MD machine; md-store's credentials, their stored form, the Signal and app-state key
+// stores and decryption (md-credential*.ts, signal-store.ts, decrypt*.ts).
 export {
   createMdDecryptor,
   decryptMdMessage,
@@ -13,6 +12,7 @@ export {
   mdSenderJid,
   mdSignalAddress,
   parseMdEnvelope,
+  senderKeyName,
 } from './decrypt.ts';
 export {
   MD_CREDENTIAL_CODEC,
@@ -40,6 +40,31 @@ export {
   mdMessageContent,
 } from './message-content.ts';
 export {
+  type FinishedPairCode,
+  finishPairCode,
+  formatPairCode,
+  normalizePhone,
+  PairingError,
+  type PairingErrorCode,
+  type PairSuccessInput,
+  type PairVerdict,
+  type PreparedPairCode,
+  type PreparePairCodeOptions,
+  type PrimaryHelloInput,
+  preparePairCode,
+  verifyPairSuccess,
+} from './pairing.ts';
+export {
+  type IqKind,
+  isStanzaError,
+  type MessageEnc,
+  type MessageEnvelope,
+  type ParsedStanza,
+  parseStanza,
+  StanzaError,
+  type StanzaErrorCode,
+} from './parse.ts';
+export {
   DEFAULT_DEVICE_OS,
   loginPayload,
   MD_APP_VERSION,
@@ -47,7 +72,11 @@ export {
   type RegistrationKeys,
   registrationPayload,
 } from './payload.ts';
+export { createMdSession, newMdMessageId, translateMdEvent } from './session.ts';
+export type { CreateMdSessionOptions, MdDecryptorFactory } from './session-options.ts';
 export { AppStateKeyStore, MdDeviceStore, type MdDeviceStoreOptions, MdSignalStore } from './signal-store.ts';
+export { createMdSocketActor, type DecryptedMessage, type MdSocketOptions } from './socket.ts';
+export * as stanzas from './stanzas.ts';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_PAYLOAD,
@@ -60,4 +89,3 @@ export {
   type MdTransportOptions,
   openMdTransport,
 } from './transport.ts';
-// ---- end md-store ----

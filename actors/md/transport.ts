@@ -72,6 +72,8 @@ export interface MdTransportOptions {
   signal?: AbortSignal;
   /** The clock certificates are checked against (ms since the epoch). */
   now?: () => number;
+  /** The WebSocket is open (the handshake starts). */
+  onOpen?: () => void;
 }
 
 export interface MdTransport {
@@ -226,6 +228,7 @@ export function openMdTransport(options: MdTransportOptions): Promise<MdTranspor
     };
 
     ws.on('open', () => {
+      options.onOpen?.();
       try {
         sendFrame(md.encodeClientHello(noise.writeClientHello().ephemeral));
       } catch (error) {
