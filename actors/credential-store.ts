@@ -6,15 +6,28 @@ import { basename, dirname, join } from 'node:path';
 import { fromBase64, toBase64 } from '../crypto/index.ts';
 import type { Credentials, TokenPair } from '../machines/index.ts';
 
-export interface CredentialStore {
-  load(): Promise<Credentials | null>;
-  save(credentials: Credentials): Promise<void>;
+/**
+ * Where one session's credentials live. `T` is the protocol's record: legacy `Credentials` by default,
+ * the multi-device record (actors/md) with its codec. Each save replaces the whole record atomically.
+ */
+export interface CredentialStore<T = Credentials> {
+  load(): Promise<T | null>;
+  save(credentials: T): Promise<void>;
   clear(): Promise<void>;
   /** Where the credentials live, for messages (never the credentials themselves). */
   readonly location: string;
 }
 
-export type CredentialErrorCode = 'CORRUPT' | 'NO_KEY' | 'IO';
+/**
+ * A protocol's stored form: its record to text and back. `parse` checks everything it reads and throws
+ * CredentialError (CORRUPT, or VERSION for a format this walink does not know) naming `where`.
+ */
+export interface CredentialCodec<T> {
+  serialize(credentials: T): string;
+  parse(text: string, where: string): T;
+}
+
+export type CredentialErrorCode = 'CORRUPT' | 'VERSION' | 'NO_KEY' | 'IO';
 
 export class CredentialError extends Error {
   override readonly name = 'CredentialError';
@@ -125,6 +138,17 @@ export function parseCredentials(text: string, where: string): Credentials {
   };
 }
 
+/** The legacy session's stored form (version 2, reads 1). */
+export const LEGACY_CREDENTIAL_CODEC: CredentialCodec<Credentials> = {
+  serialize: serializeCredentials,
+  parse: parseCredentials,
+};
+
+/** The default codec for stores whose `T` is left at legacy `Credentials`. */
+function legacyCodec<T>(): CredentialCodec<T> {
+  return LEGACY_CREDENTIAL_CODEC as unknown as CredentialCodec<T>;
+}
+
 /**
  * Writes `contents` so that `path` is always either the old file or the new one: a temporary file in
  * the same directory, fsync, rename, fsync of the directory. Mode 0600: it holds secrets.
@@ -157,13 +181,19 @@ export async function writeFileAtomic(path: string, contents: string): Promise<v
   }
 }
 
-/** One JSON file per session, written atomically with mode 0600. Saves are applied in order. */
-export class FileCredentialStore implements CredentialStore {
+/**
+ * One JSON file per session, written atomically with mode 0600. Saves are applied in order. The codec
+ * says which protocol's record the file holds (legacy by default).
+ */
+export class FileCredentialStore<T = Credentials> implements CredentialStore<T> {
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(readonly location: string) {}
+  constructor(
+    readonly location: string,
+    private readonly codec: CredentialCodec<T> = legacyCodec<T>(),
+  ) {}
 
-  async load(): Promise<Credentials | null> {
+  async load(): Promise<T | null> {
     await this.removeAbandonedTemporaries();
     let text: string;
     try {
@@ -172,11 +202,13 @@ export class FileCredentialStore implements CredentialStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new CredentialError('IO', `cannot read ${this.location}: ${(error as Error).message}`);
     }
-    return parseCredentials(text, this.location);
+    return this.codec.parse(text, this.location);
   }
 
-  save(credentials: Credentials): Promise<void> {
-    return this.serially(() => writeFileAtomic(this.location, serializeCredentials(credentials)));
+  save(credentials: T): Promise<void> {
+    // Serialized now: the caller may change its object once save() has returned.
+    const text = this.codec.serialize(credentials);
+    return this.serially(() => writeFileAtomic(this.location, text));
   }
 
   clear(): Promise<void> {
@@ -205,22 +237,25 @@ export class FileCredentialStore implements CredentialStore {
 }
 
 /** Keeps credentials in memory only: for tests and throwaway sessions. */
-export class MemoryCredentialStore implements CredentialStore {
+export class MemoryCredentialStore<T = Credentials> implements CredentialStore<T> {
   readonly location = 'memory';
   saves = 0;
   private stored: string | null = null;
 
-  constructor(initial: Credentials | null = null) {
-    if (initial) this.stored = serializeCredentials(initial);
+  constructor(
+    initial: T | null = null,
+    private readonly codec: CredentialCodec<T> = legacyCodec<T>(),
+  ) {
+    if (initial) this.stored = codec.serialize(initial);
   }
 
-  async load(): Promise<Credentials | null> {
-    return this.stored === null ? null : parseCredentials(this.stored, 'memory');
+  async load(): Promise<T | null> {
+    return this.stored === null ? null : this.codec.parse(this.stored, 'memory');
   }
 
-  async save(credentials: Credentials): Promise<void> {
+  async save(credentials: T): Promise<void> {
     this.saves += 1;
-    this.stored = serializeCredentials(credentials);
+    this.stored = this.codec.serialize(credentials);
   }
 
   async clear(): Promise<void> {

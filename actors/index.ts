@@ -1,9 +1,12 @@
 // The effects machines invoke, and the library API built on them: createSession and the Session it
 // returns (protocol-neutral), the session manager, the credential stores.
 export {
+  type CredentialCodec,
   CredentialError,
+  type CredentialErrorCode,
   type CredentialStore,
   FileCredentialStore,
+  LEGACY_CREDENTIAL_CODEC,
   MemoryCredentialStore,
   serializeCredentials,
 } from './credential-store.ts';
@@ -19,6 +22,8 @@ export {
   type SocketOptions,
   TagLedger,
 } from './legacy/index.ts';
+export type { CreateMdSessionOptions } from './md/index.ts';
+export * as md from './md/index.ts';
 export {
   CREDENTIALS_KEY_ENV,
   credentialsKeyFromEnv,
@@ -28,9 +33,11 @@ export { createSession } from './session.ts';
 export { type ManagedEvent, SessionManager, type SessionManagerOptions } from './session-manager.ts';
 export type {
   CreateSessionOptions,
+  MdAppEvent,
   ProtocolStats,
   Session,
   SessionAppEvent,
+  SessionPairCode,
   SessionQr,
   SessionState,
 } from './session-types.ts';

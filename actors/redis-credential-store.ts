@@ -6,10 +6,10 @@ import type { Redis } from 'ioredis';
 import { isCryptoError, seal, unseal, utf8 } from '../crypto/index.ts';
 import type { Credentials } from '../machines/index.ts';
 import {
+  type CredentialCodec,
   CredentialError,
   type CredentialStore,
-  parseCredentials,
-  serializeCredentials,
+  LEGACY_CREDENTIAL_CODEC,
 } from './credential-store.ts';
 
 export const CREDENTIALS_KEY_ENV = 'WALINK_CREDENTIALS_KEY';
@@ -27,7 +27,8 @@ export function credentialsKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buf
   return key;
 }
 
-export class RedisCredentialStore implements CredentialStore {
+/** One sealed value per session; the codec says which protocol's record it holds (legacy by default). */
+export class RedisCredentialStore<T = Credentials> implements CredentialStore<T> {
   readonly location: string;
   private readonly key: string;
 
@@ -36,13 +37,14 @@ export class RedisCredentialStore implements CredentialStore {
     sessionName: string,
     private readonly sealingKey: Uint8Array,
     prefix = 'walink:credentials:',
+    private readonly codec: CredentialCodec<T> = LEGACY_CREDENTIAL_CODEC as unknown as CredentialCodec<T>,
   ) {
     if (sealingKey.length !== 32) throw new CredentialError('NO_KEY', 'the sealing key must be 32 bytes');
     this.key = `${prefix}${sessionName}`;
     this.location = `redis key ${this.key}`;
   }
 
-  async load(): Promise<Credentials | null> {
+  async load(): Promise<T | null> {
     const sealed = await this.call(() => this.redis.getBuffer(this.key));
     if (sealed === null) return null;
     let text: string;
@@ -56,11 +58,11 @@ export class RedisCredentialStore implements CredentialStore {
         `${this.location} cannot be opened: another ${CREDENTIALS_KEY_ENV} sealed it, or it was altered`,
       );
     }
-    return parseCredentials(text, this.location);
+    return this.codec.parse(text, this.location);
   }
 
-  async save(credentials: Credentials): Promise<void> {
-    const sealed = seal(this.sealingKey, utf8(serializeCredentials(credentials)), utf8(this.key));
+  async save(credentials: T): Promise<void> {
+    const sealed = seal(this.sealingKey, utf8(this.codec.serialize(credentials)), utf8(this.key));
     await this.call(() => this.redis.set(this.key, Buffer.from(sealed)));
   }
 

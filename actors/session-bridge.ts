@@ -29,7 +29,14 @@ export interface SessionRuntime<TSnapshot extends BridgedSnapshot> {
     logout: EventObject;
     restart: EventObject;
     takeOver: EventObject;
+    /** The machine event for a pair-code request; absent when the protocol has none (legacy). */
+    requestPairingCode?: (phone: string) => EventObject;
   };
+  /**
+   * The public event for one the machine emitted, or null to drop it; default: as emitted (a `qr` gets its
+   * expiresAt from its ttl).
+   */
+  translate?: (emitted: EventObject, now: number) => SessionAppEvent | null;
   /** A new message id for send(). */
   newMessageId(): string;
   /** Resolves when the session's effects have finished their writes (stop() waits for it). */
@@ -177,7 +184,10 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
       error: (error) => crash(error, 'machine'),
     });
     const listener = actor.on('*', (emitted: EventObject) => {
-      if (emitted.type === 'qr') {
+      if (runtime.translate) {
+        const translated = runtime.translate(emitted, now());
+        if (translated) events.tell(translated);
+      } else if (emitted.type === 'qr') {
         const qr = emitted as Extract<SessionAppEvent, { type: 'qr' }>;
         events.tell({ ...qr, expiresAt: now() + qr.ttl });
       } else events.tell(emitted as SessionAppEvent);
@@ -223,6 +233,11 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
       actor.start();
     },
     takeOver: () => send(runtime.user.takeOver),
+    requestPairingCode(phone: string) {
+      const request = runtime.user.requestPairingCode;
+      if (!request) throw new TypeError(`${runtime.name}: pairing codes exist only in multi-device sessions`);
+      send(request(phone));
+    },
     waitFor(predicate, timeoutMs = 30_000) {
       return new Promise<SessionState>((resolve, reject) => {
         const state = current();

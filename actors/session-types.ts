@@ -5,6 +5,8 @@ import type { InspectionEvent } from 'xstate';
 import type {
   FailureReason,
   LoginMode,
+  MdFailureReason,
+  MdSessionEmitted,
   SessionEmitted,
   SessionLimits,
   SessionTag,
@@ -66,8 +68,8 @@ export interface SessionState {
   tags: SessionTag[];
   /** In a state it does not leave on its own (`refsExhausted`, `conflict`, `loggedOut`, `failed`). */
   resting: boolean;
-  /** Why it came to rest (or is about to); null while nothing ended it. */
-  reason: FailureReason | null;
+  /** Why it came to rest (or is about to); null while nothing ended it. Multi-device has its own reasons. */
+  reason: FailureReason | MdFailureReason | null;
   /** The account's JID once the session has credentials (`4915…@c.us`), else null. */
   me: string | null;
   /** The code to scan while the state is tagged needsScan, else null. */
@@ -76,9 +78,33 @@ export interface SessionState {
   droppedFrames: number;
 }
 
+/** The pair code a user types on the phone (multi-device), while one is up. */
+export interface SessionPairCode {
+  /** `XXXX-XXXX` (docs/protocol-md.md §7.1). */
+  code: string;
+  /** How long it is valid (ms), and until when (ms since the epoch, this process's clock). */
+  ttl: number;
+  expiresAt: number;
+}
+
+/**
+ * What a multi-device session tells beyond the protocol-neutral events: its machine's emitted events with
+ * `md.` in front of their type (`md.paired`, `md.message`, `md.pairCode.failed`…), so they never mix with
+ * the legacy events of the same name and shape of their own.
+ */
+export type MdAppEvent = MdSessionEmitted extends infer E
+  ? E extends { type: infer T extends string }
+    ? T extends 'qr' | 'qr.exhausted' | 'reconnecting' | 'conflict' | 'pairCode'
+      ? never
+      : Omit<E, 'type'> & { type: `md.${T}` }
+    : never
+  : never;
+
 /** Everything the session tells an application, in order. */
 export type SessionAppEvent =
   | Exclude<SessionEmitted, { type: 'qr' }>
+  | MdAppEvent
+  | ({ type: 'pairCode' } & SessionPairCode)
   | ({ type: 'qr' } & SessionQr)
   | { type: 'state'; state: string; previous: string | null }
   | { type: 'media.queued'; id: string; messageId: string }
@@ -117,6 +143,11 @@ export interface Session {
   logout(): void;
   restart(): void;
   takeOver(): void;
+  /**
+   * Multi-device: link by phone number instead of a QR code (docs/protocol-md.md §7). The code appears as
+   * a `pairCode` event once the server accepted the request. A legacy session throws a TypeError.
+   */
+  requestPairingCode(phone: string): void;
   /**
    * Resolves with the state once `predicate` holds for it (checked now and at each new state name),
    * or rejects after `timeoutMs`.

@@ -4,6 +4,7 @@
 import type { SessionAppEvent } from '../actors/index.ts';
 import { jsonSafe } from '../codec/index.ts';
 import type { MediaJobEvent } from '../workers/index.ts';
+import { mdLine } from './md-lines.ts';
 import { qrArt } from './qr-art.ts';
 import { terminalSafe, terminalSafeJson } from './terminal-text.ts';
 
@@ -156,6 +157,10 @@ export function humanPrinter(
         case 'error':
           say(`error     ${event.where}: ${event.message}`);
           return;
+        default: {
+          const line = mdLine(event);
+          if (line) say(line);
+        }
       }
     },
     media(event) {

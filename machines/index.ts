@@ -1,5 +1,5 @@
 // XState machine definitions (no I/O) and pure readers of them. The legacy session machine's names are
-// re-exported here; the multi-device machines will live in machines/md/ behind their own index.ts.
+// re-exported here; the multi-device companion's (machines/md/) carry Md names.
 export {
   diagramEdges,
   edgeId,
@@ -7,6 +7,7 @@ export {
   toMermaid,
 } from './diagram.ts';
 export * from './legacy/index.ts';
+export * from './md/index.ts';
 export { SESSION_TAGS, type SessionTag } from './session-tags.ts';
 export { stateName } from './state-name.ts';
 export {

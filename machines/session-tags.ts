@@ -6,6 +6,8 @@ export const SESSION_TAGS = [
   'online',
   /** A QR code is up: a phone has to scan it. */
   'needsScan',
+  /** A multi-device pair code is up: the user has to type it on the phone (docs/protocol-md.md §7). */
+  'needsCode',
   /** Logged in: messages flow and the session can send. */
   'ready',
   /** No socket: waiting to reconnect, or resting. */

@@ -2,16 +2,17 @@
 // terminal, every state transition as it happens, messages and media jobs, a clean exit on Ctrl-C.
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { Session } from '../../actors/index.ts';
 import type { Emulator } from '../../emulator/index.ts';
 import type { Printer } from '../session-printer.ts';
-import { integer, matching } from '../usage.ts';
+import { integer, matching, UsageError } from '../usage.ts';
 
 interface StartCliOptions {
   url?: string;
-  session: string;
+  session?: string;
+  md?: boolean;
+  pairCode?: string;
+  rootKey?: string;
   autoScan: boolean;
   scanAfter: number;
   phone?: string;
@@ -21,27 +22,29 @@ interface StartCliOptions {
   verbose?: boolean;
 }
 
-/** What the terminal prompt understands; `help` prints this. */
-const PROMPT_COMMANDS = [
-  ['send <jid> <text>', 'send a text message (in ready)'],
-  ['logout', 'log out: the phone unlinks this browser, the credentials are cleared'],
-  ['restart', 'start over from a resting state (new QR codes, or a login)'],
-  ['takeover', 'take the session back after a conflict'],
-  ['quit', 'stop, keeping the credentials (like Ctrl-C)'],
-  ['help', 'this list'],
-] as const;
-
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description(
       'run a session: QR code, pairing, login, messages (against the embedded emulator unless --url)',
     )
-    .option('--url <ws-url>', 'a legacy server to talk to instead of the embedded emulator')
+    .option(
+      '--url <ws-url>',
+      'a server to talk to instead of the embedded emulator (legacy …/ws; with --md an MD server, …/ws/chat)',
+    )
+    .option('--md', 'multi-device: a companion device linked by QR code or pair code (docs/protocol-md.md)')
+    .option(
+      '--pair-code <phone>',
+      'with --md: link by phone number: show the 8-character code for that phone to type (the embedded phone types it)',
+      matching(/^\+?[\d\s-]{7,20}$/, 'a phone number with its country code'),
+    )
+    .option(
+      '--root-key <hex>',
+      "with --md and --url: the server certificate root's public key (default WhatsApp's)",
+    )
     .option(
       '--session <file>',
-      'the credential file (mode 0600); the embedded emulator keeps its state beside it',
-      '.walink/session.json',
+      'the credential file (mode 0600, default .walink/session.json, with --md .walink/md-session.json); the embedded emulator keeps its state beside it',
     )
     .option('--no-auto-scan', "do not let the emulator's phone scan the QR code")
     .option('--scan-after <ms>', "how long the emulator's phone waits before it scans", integer(0), 3000)
@@ -63,6 +66,13 @@ export function registerStartCommand(program: Command): void {
 }
 
 async function runStart(options: StartCliOptions): Promise<void> {
+  if (options.md) {
+    const { runStartMd } = await import('../start-md.ts');
+    return runStartMd(options);
+  }
+  if (options.pairCode !== undefined || options.rootKey !== undefined) {
+    throw new UsageError('--pair-code and --root-key are multi-device options: add --md');
+  }
   // The session, the emulator and the queues load when `start` runs, not when `walink` starts.
   const [{ createSession, FileCredentialStore }, { DEFAULT_PHONE, scanAsPhone }, queues, embedded, printers] =
     await Promise.all([
@@ -73,7 +83,7 @@ async function runStart(options: StartCliOptions): Promise<void> {
       import('../session-printer.ts'),
     ]);
   const phone = options.phone ?? DEFAULT_PHONE;
-  const sessionFile = resolve(options.session);
+  const sessionFile = resolve(options.session ?? '.walink/session.json');
   const home = dirname(sessionFile);
   await mkdir(home, { recursive: true, mode: 0o700 });
   const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
@@ -177,7 +187,10 @@ async function runStart(options: StartCliOptions): Promise<void> {
     // Without a terminal nobody can type "restart": report the end and leave.
     void printing.then(() => shutdown(state.name === 'loggedOut' && state.reason === 'loggedOut' ? 0 : 1));
   });
-  if (interactive) readCommands(session, print);
+  if (interactive) {
+    const { readCommands } = await import('../prompt.ts');
+    readCommands(session, print);
+  }
   session.start();
 }
 
@@ -191,42 +204,4 @@ function phoneApiBase(wsUrl: string): string {
 /** One shell word, whatever the text holds (a server chose the ref inside the QR text). */
 export function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The prompt's command list, aligned, one command a line. */
-export function promptHelp(): string[] {
-  const width = Math.max(...PROMPT_COMMANDS.map(([usage]) => usage.length));
-  return PROMPT_COMMANDS.map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`);
-}
-
-function readCommands(session: Session, print: Printer): void {
-  print.note(`commands: ${PROMPT_COMMANDS.map(([usage]) => usage).join(' | ')}`);
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    const [command, jid, ...words] = line.trim().split(/\s+/);
-    switch (command) {
-      case '':
-        return;
-      case 'send':
-        if (!jid || words.length === 0) print.note('usage: send <jid> <text>');
-        else if (!session.state.tags.includes('ready')) print.note(`cannot send in ${session.state.name}`);
-        else print.note(`sending ${session.send(jid, words.join(' '))}`);
-        return;
-      case 'logout':
-        return session.logout();
-      case 'restart':
-        return session.restart();
-      case 'takeover':
-        return session.takeOver();
-      case 'quit':
-        process.kill(process.pid, 'SIGINT');
-        return;
-      case 'help':
-      case '?':
-        for (const text of promptHelp()) print.note(text);
-        return;
-      default:
-        print.note(`unknown command ${command}; type "help" for the list`);
-    }
-  });
 }

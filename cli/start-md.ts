@@ -1,0 +1,166 @@
+// `walink start --md`: a multi-device companion (docs/protocol-md.md) against the embedded emulator's
+// /ws/chat (or --url with --root-key): the QR code with its lifetime, every transition, the emulator's phone
+// scanning it; with --pair-code <phone> the 8-character code the phone types instead. Loaded lazily by
+// cli/commands/start.ts.
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Session } from '../actors/index.ts';
+import type { Emulator } from '../emulator/index.ts';
+import type { Printer } from './session-printer.ts';
+import { UsageError } from './usage.ts';
+
+export interface StartMdOptions {
+  url?: string;
+  rootKey?: string;
+  session?: string;
+  autoScan: boolean;
+  scanAfter: number;
+  phone?: string;
+  pairCode?: string;
+  json?: boolean;
+  mediaDir?: string;
+  verbose?: boolean;
+}
+
+/** The embedded emulator's own phone (`emulator/legacy/phone-client.ts` DEFAULT_PHONE, valid for MD too). */
+const DEFAULT_MD_PHONE = '491511112222';
+
+function rootKeyOf(options: StartMdOptions): Uint8Array | undefined {
+  if (options.rootKey === undefined) return undefined;
+  if (!options.url) throw new UsageError('--root-key names the root of the --url server; give --url too');
+  if (!/^[0-9a-fA-F]{64}$/.test(options.rootKey)) {
+    throw new UsageError('--root-key is the server root public key as 64 hex digits');
+  }
+  return new Uint8Array(Buffer.from(options.rootKey, 'hex'));
+}
+
+async function post(base: string, path: string, body: unknown): Promise<string | null> {
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.ok) return null;
+  return `${res.status} ${(await res.text()).slice(0, 200)}`;
+}
+
+export async function runStartMd(options: StartMdOptions): Promise<void> {
+  const rootPublicKey = rootKeyOf(options);
+  const [actors, queues, embedded, printers] = await Promise.all([
+    import('../actors/index.ts'),
+    import('../workers/queues/index.ts'),
+    import('./embedded-emulator.ts'),
+    import('./session-printer.ts'),
+  ]);
+  let codePhone: string | undefined;
+  if (options.pairCode !== undefined) {
+    try {
+      codePhone = actors.md.normalizePhone(options.pairCode);
+    } catch (error) {
+      throw new UsageError(`--pair-code: ${(error as Error).message}`);
+    }
+  }
+  const sessionFile = resolve(options.session ?? '.walink/md-session.json');
+  const home = dirname(sessionFile);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
+
+  let emulator: Emulator | undefined;
+  if (!options.url) {
+    const started = await embedded.startEmbeddedEmulator({ home, verbose: options.verbose });
+    emulator = started;
+    print.note(`embedded emulator at ${started.url}, multi-device at ${started.mdWsUrl}`, {
+      emulator: started.url,
+      rootKey: started.md.rootPublicKeyHex,
+    });
+  }
+  const url = options.url ?? emulator!.mdWsUrl;
+  const { queue, description } = await queues.openMediaQueue({
+    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
+    redisUrl: process.env.REDIS_URL,
+    serverUrl: url,
+  });
+  print.note(description);
+  queue.events$.subscribe((event) => print.media(event));
+
+  const store = new actors.FileCredentialStore(sessionFile, actors.md.MD_CREDENTIAL_CODEC);
+  const root = rootPublicKey ?? emulator?.md.rootPublicKey;
+  const session: Session = await actors.createSession({
+    protocol: 'md',
+    url,
+    ...(root ? { rootPublicKey: root } : {}),
+    store,
+    queue,
+    name: 'walink',
+  });
+  print.note(`session file ${sessionFile}`, { session: sessionFile });
+
+  let printing: Promise<void> = Promise.resolve();
+  const note = (text: string, fields?: Record<string, unknown>) => {
+    printing = printing.then(() => print.note(text, fields));
+  };
+  // The embedded phone acts after --scan-after, as a person would.
+  let phoneTimer: NodeJS.Timeout | undefined;
+  const phoneActs = (what: string, path: string, body: unknown) => {
+    if (!emulator || !options.autoScan) return;
+    clearTimeout(phoneTimer);
+    phoneTimer = setTimeout(() => {
+      post(emulator!.url, path, body)
+        .then((problem) => problem && note(`the phone could not ${what}: ${problem}`))
+        .catch((error: unknown) => note(`the phone could not ${what}: ${(error as Error).message}`));
+    }, options.scanAfter);
+  };
+  const scanner = options.phone ?? DEFAULT_MD_PHONE;
+  let codeRequested = false;
+  session.events$.subscribe((event) => {
+    printing = printing.then(() => print.session(event)).catch(() => undefined);
+    if (event.type === 'qr') {
+      // A pair code is asked for once the registration socket is up (docs/protocol-md.md §7.3).
+      if (codePhone && !codeRequested) {
+        codeRequested = true;
+        session.requestPairingCode(codePhone);
+      }
+      if (!codePhone && event.index === 0 && emulator && options.autoScan) {
+        note(
+          `the emulator's phone +${scanner} scans in ${options.scanAfter / 1000} s (--no-auto-scan to scan yourself)`,
+        );
+      }
+      if (!codePhone) phoneActs('scan', `/md/phones/${scanner}/scan`, { qr: event.text });
+    } else if (event.type === 'pairCode' && codePhone) {
+      if (emulator && options.autoScan) {
+        note(`the emulator's phone +${codePhone} types ${event.code} in ${options.scanAfter / 1000} s`);
+      }
+      phoneActs('type the code', `/md/phones/${codePhone}/link-code`, { code: event.code });
+    } else if (event.type === 'md.ready' && emulator) {
+      note(
+        `try: curl -X POST ${emulator.url}/md/phones/${event.jid.split(':')[0]}/messages -H 'content-type: application/json' -d '{"from": "491700000000@s.whatsapp.net", "text": "hi"}'`,
+      );
+    }
+  });
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(phoneTimer);
+    await session.stop();
+    await printing;
+    await queue.close();
+    await emulator?.close();
+    process.exit(code);
+  };
+  const onSignal = () => (stopping ? process.exit(130) : void shutdown(0));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const interactive = process.stdin.isTTY === true;
+  session.state$.subscribe((state) => {
+    if (!state.resting || interactive) return;
+    void printing.then(() => shutdown(state.reason === 'loggedOut' ? 0 : 1));
+  });
+  if (interactive) {
+    const { readCommands } = await import('./prompt.ts');
+    readCommands(session, print);
+  }
+  session.start();
+}

@@ -1,0 +1,148 @@
+// `walink start --md` as a user runs it: a child process with the embedded emulator, JSON lines on stdout.
+// The embedded phone scans the QR code (or types the pair code), the session reaches ready, a text
+// arrives, SIGINT exits 0, and a second run restores by login (docs/protocol-md.md §6-§8, §12).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/media.ts';
+import { http } from '../support/raw-client.ts';
+
+type Line = Record<string, unknown> & { type: string };
+
+function start(args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, ['bin/walink.js', 'start', '--md', '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Line[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    lines.push(JSON.parse(text) as Line);
+    for (const wake of [...waiters]) wake();
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  child.on('exit', () => clearTimeout(killer));
+  return {
+    child,
+    lines,
+    next(predicate: (line: Line) => boolean, timeoutMs = 15_000): Promise<Line> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = lines.find(predicate);
+          if (!found) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`no line within ${timeoutMs} ms; saw ${lines.map((l) => l.type).join(',')} ${stderr}`),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    exit: () => exited,
+  };
+}
+
+const states = (lines: Line[]) => lines.filter((l) => l.type === 'state').map((l) => l.state as string);
+
+describe('walink start --md', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let running: ReturnType<typeof start>[] = [];
+  beforeEach(() => {
+    dir = tempDir('walink-start-md-');
+    running = [];
+  });
+  afterEach(() => {
+    for (const r of running) r.child.kill('SIGKILL');
+    dir.remove();
+  });
+  const run = (args: string[]) => {
+    const r = start(['--session', join(dir.path, 'md.json'), ...args]);
+    running.push(r);
+    return r;
+  };
+
+  it('shows the QR code, the embedded phone scans it, ready, a text arrives, and a second run logs in', async () => {
+    const first = run(['--scan-after', '200']);
+    const { emulator } = await first.next((l) => typeof l.emulator === 'string');
+    const qr = await first.next((l) => l.type === 'qr');
+    expect(qr.text).toMatch(/^https:\/\/wa\.me\/settings\/linked_devices#2@/);
+    expect(qr.expiresAt).toBeGreaterThan(Date.now());
+    const ready = await first.next((l) => l.type === 'md.ready');
+    const jid = ready.jid as string;
+    expect(jid).toMatch(/^491511112222:\d+@s\.whatsapp\.net$/);
+    await first.next((l) => l.type === 'state' && l.state === 'online.ready');
+    // Every transition, printed as it happens: registration, pairing, the 515 restart, login (§6-§9).
+    expect(states(first.lines)).toEqual([
+      'online.connecting',
+      'online.handshaking',
+      'online.registering',
+      'online.pairing',
+      'online.verifying',
+      'online.storing',
+      'online.awaitingRestart',
+      'online.connecting',
+      'online.handshaking',
+      'online.loggingIn',
+      'online.countingPreKeys',
+      'online.uploadingPreKeys',
+      'online.activating',
+      'online.ready',
+    ]);
+    const from = '491700000001@s.whatsapp.net';
+    await http(emulator as string, 'POST', '/md/phones/491511112222/messages', { from, text: 'hello md' });
+    const message = await first.next(
+      (l) => l.type === 'md.message' && JSON.stringify(l).includes('hello md'),
+    );
+    expect(message.message).toMatchObject({ from, content: { kind: 'text', text: 'hello md' } });
+    first.child.kill('SIGINT');
+    expect(await first.exit()).toBe(0);
+    expect(statSync(join(dir.path, 'md.json')).mode & 0o777).toBe(0o600);
+    // No key of the stored device reaches the output.
+    const stored = readFileSync(join(dir.path, 'md.json'), 'utf8');
+    const printed = JSON.stringify(first.lines);
+    for (const secret of stored.match(/"[A-Za-z0-9+/]{43}="/g) ?? []) {
+      if (!qr.text || !(qr.text as string).includes(secret.slice(1, -1)))
+        expect(printed).not.toContain(secret);
+    }
+
+    const second = run([]);
+    await second.next((l) => l.type === 'md.ready');
+    expect(second.lines.some((l) => l.type === 'qr')).toBe(false);
+    expect(states(second.lines)).toContain('online.loggingIn');
+    second.child.kill('SIGTERM');
+    expect(await second.exit()).toBe(0);
+  }, 45_000);
+
+  it('--pair-code shows XXXX-XXXX and the embedded phone types it', async () => {
+    const r = run(['--pair-code', '+49 151 1111 3333', '--scan-after', '100']);
+    const code = await r.next((l) => l.type === 'pairCode');
+    expect(code.code).toMatch(/^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$/);
+    const paired = await r.next((l) => l.type === 'md.paired');
+    expect(paired).toMatchObject({
+      method: 'code',
+      jid: expect.stringMatching(/^4915111113333:\d+@s\.whatsapp\.net$/),
+    });
+    await r.next((l) => l.type === 'md.ready');
+    r.child.kill('SIGINT');
+    expect(await r.exit()).toBe(0);
+  }, 45_000);
+
+  it('refuses a malformed --root-key, and --root-key without --url, as usage errors', async () => {
+    const bad = run(['--url', 'ws://127.0.0.1:1/ws/chat', '--root-key', 'xyz']);
+    expect(await bad.exit()).toBe(2);
+    const alone = run(['--root-key', 'ab'.repeat(32)]);
+    expect(await alone.exit()).toBe(2);
+  }, 20_000);
+});
