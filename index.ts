@@ -2,11 +2,16 @@
 // the folders' own front doors (actors/, workers/, emulator/, machines/, codec/); README "The library".
 export {
   type CreateSessionOptions,
+  type CredentialCodec,
   CredentialError,
   type CredentialStore,
   createSession,
   FileCredentialStore,
+  generateMdCredentials,
   type ManagedEvent,
+  MD_CREDENTIAL_CODEC,
+  type MdCredentialRecord,
+  MdDeviceStore,
   MemoryCredentialStore,
   newClientId,
   type ProtocolStats,

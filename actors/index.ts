@@ -24,6 +24,15 @@ export {
 } from './legacy/index.ts';
 export type { CreateMdSessionOptions } from './md/index.ts';
 export * as md from './md/index.ts';
+// The MD names an application needs to keep an MD session (the rest stays under `md`).
+export {
+  decryptMdMessage,
+  generateMdCredentials,
+  MD_CREDENTIAL_CODEC,
+  type MdCredentialRecord,
+  type MdDecryptedContent,
+  MdDeviceStore,
+} from './md/index.ts';
 export {
   CREDENTIALS_KEY_ENV,
   credentialsKeyFromEnv,

@@ -1,4 +1,5 @@
-// Multi-device: Noise XX handshakes, transport frames beside raw node:crypto AES-256-GCM, pair-code PBKDF2.
+// Multi-device: Noise XX handshakes, transport frames beside raw node:crypto AES-256-GCM, pair-code PBKDF2,
+// incoming Signal messages per second (md-signal.ts).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { x25519KeyPair } from '../crypto/index.ts';
 import {
@@ -8,6 +9,7 @@ import {
   NoiseResponder,
   NoiseTransport,
 } from '../crypto/md/index.ts';
+import { signalMessages } from './md-signal.ts';
 import { measure, round } from './measure.ts';
 
 const FRAME_SIZES = [64, 1024, 16384];
@@ -112,5 +114,10 @@ async function pairCodePbkdf2(): Promise<Record<string, unknown>> {
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  return { noiseXX: handshakes(), transportFrames: transport(), pairCodePbkdf2: await pairCodePbkdf2() };
+  return {
+    noiseXX: handshakes(),
+    transportFrames: transport(),
+    pairCodePbkdf2: await pairCodePbkdf2(),
+    signalMessages: await signalMessages(),
+  };
 }

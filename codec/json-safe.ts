@@ -9,6 +9,10 @@ const SECRET_FIELDS = new Set([
   'serverToken',
   'browserToken',
   'privateKey',
+  // multi-device: the adv secret keys pair-success's HMAC (docs/protocol-md.md §6.5); app-state sync key
+  // data arrives inside `server.message` events (§13), which the inspector shows.
+  'advSecret',
+  'keyData',
 ]);
 
 /** A JSON-ready copy of `value`: Uint8Array → base64, secret-named fields → "[redacted]", bigint → string. */

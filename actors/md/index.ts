@@ -3,6 +3,15 @@
 // Session over the MD machine; md-store's credentials, their stored form, the Signal and app-state key
 // stores and decryption (md-credential*.ts, signal-store.ts, decrypt*.ts).
 export {
+  decryptMdMessage,
+  type MdDecryptStore,
+  type MdEnc,
+  type MdEnvelope,
+  mdSenderJid,
+  mdSignalAddress,
+  parseMdEnvelope,
+} from './decrypt.ts';
+export {
   MD_CREDENTIAL_CODEC,
   MD_CREDENTIAL_FORMAT_VERSION,
   parseMdRecord,
@@ -20,6 +29,13 @@ export {
   newMdCredentialRecord,
   SIGNED_PRE_KEY_ID,
 } from './md-credentials.ts';
+export {
+  asMachineContent,
+  type MdDecryptedContent,
+  type MdHistoryDownload,
+  type MdUndecryptableReason,
+  mdMessageContent,
+} from './message-content.ts';
 export {
   type FinishedPairCode,
   finishPairCode,

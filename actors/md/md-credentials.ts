@@ -4,21 +4,9 @@
 import { randomBytes, type X25519KeyPair, x25519KeyPair } from '../../crypto/index.ts';
 import { djbPublicKey, type SignalPreKey, xeddsaSign } from '../../crypto/md/index.ts';
 
-// TODO(md-contract): machines/md/md-types.ts owns this type; until it lands on md-machines it is written
-// here from /work/wt/md-contract.md, and then re-exported from there.
-export interface MdCredentials {
-  noiseKey: X25519KeyPair;
-  identityKey: X25519KeyPair;
-  signedPreKey: { keyId: number; keyPair: X25519KeyPair; signature: Uint8Array };
-  registrationId: number;
-  advSecret: Uint8Array;
-  me: { jid: string; lid: string | null; name?: string } | null;
-  /** ADVSignedDeviceIdentity as the companion keeps it (with its device signature). */
-  account: Uint8Array | null;
-  platform?: string;
-  nextPreKeyId: number;
-  firstUnuploadedPreKeyId: number;
-}
+import type { MdCredentials } from '../../machines/index.ts';
+
+export type { MdCredentials };
 
 /** The signed pre-key's id: one per device, as deployed companions do (§15). */
 export const SIGNED_PRE_KEY_ID = 1;

@@ -21,8 +21,10 @@ import {
 import { type CredentialStore, MemoryCredentialStore } from '../credential-store.ts';
 import { bridgeSession, SessionEventStream } from '../session-bridge.ts';
 import type { ProtocolStats, Session, SessionAppEvent } from '../session-types.ts';
+import { decryptMdMessage } from './decrypt.ts';
 import { MD_CREDENTIAL_CODEC } from './md-credential-codec.ts';
 import { generateMdCredentials, type MdAppStateKey, type MdCredentialRecord } from './md-credentials.ts';
+import { asMachineContent } from './message-content.ts';
 import { finishPairCode, preparePairCode, verifyPairSuccess } from './pairing.ts';
 import type { MessageEnvelope } from './parse.ts';
 import type { CreateMdSessionOptions, MdDecryptorFactory } from './session-options.ts';
@@ -136,9 +138,23 @@ export function translateMdEvent(emitted: MdSessionEmitted, now: number): Sessio
   }
 }
 
-const undecryptable: MdDecryptorFactory = () => async () => ({
-  content: { kind: 'undecryptable', reason: 'this session has no decryptor' },
-});
+/** md-store's decryption over the device's Signal store (every change durable before the content). */
+const signalDecryptor: MdDecryptorFactory = (device) => async (envelope) => {
+  const content = await decryptMdMessage(
+    {
+      id: envelope.id,
+      from: envelope.from,
+      ...(envelope.participant ? { participant: envelope.participant } : {}),
+      t: envelope.t,
+      type: envelope.type,
+      ...(envelope.category ? { category: envelope.category } : {}),
+      offline: false,
+      encs: envelope.encs.map((enc) => ({ type: enc.type, v: 2, body: enc.body })),
+    },
+    device.signal,
+  );
+  return { content: asMachineContent(content), ...(envelope.category === 'peer' ? { peer: true } : {}) };
+};
 
 export async function createMdSession(options: CreateMdSessionOptions): Promise<Session> {
   const store: CredentialStore<MdCredentialRecord> =
@@ -157,7 +173,7 @@ export async function createMdSession(options: CreateMdSessionOptions): Promise<
       .catch((error) => reportError('store', error));
   };
   let crash: (error: unknown, where?: string) => void = () => undefined;
-  const decryptorFor = options.decryptor ?? undecryptable;
+  const decryptorFor = options.decryptor ?? signalDecryptor;
   const decrypt = async (envelope: MessageEnvelope): Promise<DecryptedMessage> =>
     decryptorFor(await device)(envelope);
 
@@ -170,7 +186,7 @@ export async function createMdSession(options: CreateMdSessionOptions): Promise<
       ...(options.platformDisplay ? { platformDisplay: options.platformDisplay } : {}),
       ...(options.os ? { payload: { os: options.os } } : {}),
       decrypt,
-      preKeysForUpload: async (_firstId, count) => (await device).signal.preKeysForUpload(count),
+      preKeysForUpload: async (firstId, count) => (await device).signal.preKeysForUpload(firstId, count),
       stats,
       onFault: (error) => crash(error, 'socket'),
     },
@@ -179,7 +195,7 @@ export async function createMdSession(options: CreateMdSessionOptions): Promise<
     // Durable before pair-device-sign goes out: a rejection fails pairing (pairFailed storeFailed).
     storeDevice: async (credentials) => {
       await storeWrites;
-      await (await device).saveCredentials(credentials);
+      await (await device).storeDevice(credentials);
     },
     clearDevice: () => {
       // The old record is deleted; a new one (new keys) takes its place for the next pairing.

@@ -3,6 +3,7 @@
 // writes, and the app-state keys. Everything lives in one record saved whole, so a crash leaves the old
 // or the new state, never half of one. Writes go through at once (each call resolves when durable) and are
 // grouped: changes made while a save is under way, or inside batch(), share the next save.
+import { type md, md as mdCodec } from '../../codec/index.ts';
 import type { X25519KeyPair } from '../../crypto/index.ts';
 import type { SignalKeyStore, SignalPreKey, SignalSignedPreKey } from '../../crypto/md/index.ts';
 import type { CredentialStore } from '../credential-store.ts';
@@ -24,6 +25,20 @@ export interface MdDeviceStoreOptions {
    * see the CredentialError too. For logs: the error never carries the record.
    */
   onWriteError?: (error: unknown) => void;
+}
+
+/** `user.0` and the account signature key of a paired device's account, when it has both. */
+function primaryIdentity(credentials: MdCredentials): { address: string; key: Uint8Array } | null {
+  if (!credentials.account || !credentials.me) return null;
+  let key: Uint8Array | undefined;
+  try {
+    key = mdCodec.decodeAdvSignedDeviceIdentity(credentials.account).accountSignatureKey;
+  } catch {
+    return null;
+  }
+  const user = mdCodec.tryParseMdJid(credentials.me.jid)?.user;
+  if (!user || key?.length !== 32) return null;
+  return { address: `${user}.0`, key };
 }
 
 function keyIdText(keyId: Uint8Array): string {
@@ -101,6 +116,19 @@ export class MdDeviceStore {
   saveCredentials(credentials: MdCredentials): Promise<void> {
     this.record.credentials = copyCredentials(credentials);
     return this.touch();
+  }
+
+  /**
+   * The machine's storeDevice at pair-success (§15): the paired credentials and, from the account's
+   * ADVSignedDeviceIdentity, the primary's identity key as the Signal identity of device 0 of the account.
+   * One save, durable when this resolves: a device is never half stored.
+   */
+  storeDevice(credentials: MdCredentials): Promise<void> {
+    return this.batch(async () => {
+      await this.saveCredentials(credentials);
+      const primary = primaryIdentity(credentials);
+      if (primary) await this.signal.saveIdentity(primary.address, primary.key);
+    });
   }
 
   /**
@@ -256,67 +284,84 @@ export class MdSignalStore implements SignalKeyStore {
   }
 
   /**
-   * The pre-keys for an upload of `count` (§9): those made for an upload the server never confirmed
-   * (ids from firstUnuploadedPreKeyId) first, then new ones. New keys are durable before this resolves,
-   * so a key the server hands out is always one the companion still has.
+   * The one-time pre-keys for an upload (§9): `count` keys with ids from `firstId` on (the machine's
+   * `send.preKeyUpload {count, firstId}`, from credentials.nextPreKeyId). Keys already made for those ids (an
+   * upload the server never confirmed) are offered again; the others are made and are durable before this
+   * resolves, so a key the server hands out is always one the companion still has. The machine advances
+   * the counters in the credentials once the server has taken them.
    */
-  async preKeysForUpload(count: number): Promise<SignalPreKey[]> {
-    const c = this.device.state.credentials;
+  async preKeysForUpload(firstId: number, count: number): Promise<SignalPreKey[]> {
     const keys = this.device.state.signal.preKeys;
-    const pending = keys.filter((key) => isBetween(key.keyId, c.firstUnuploadedPreKeyId, c.nextPreKeyId));
-    const fresh = generatePreKeys(c.nextPreKeyId, Math.max(0, count - pending.length));
-    if (fresh.length > 0) {
-      keys.push(...fresh);
-      c.nextPreKeyId = ((c.nextPreKeyId - 1 + fresh.length) % MAX_PRE_KEY_ID) + 1;
-      await this.device.touch();
+    const out: SignalPreKey[] = [];
+    let made = false;
+    for (const fresh of generateIds(firstId, count)) {
+      let key = keys.find((k) => k.keyId === fresh);
+      if (!key) {
+        key = generatePreKeys(fresh, 1)[0]!;
+        keys.push(key);
+        made = true;
+      }
+      out.push(key);
     }
-    return [...pending, ...fresh].slice(0, Math.max(count, 0));
-  }
-
-  /** The server took the upload: every key made so far has been uploaded. */
-  markPreKeysUploaded(): Promise<void> {
-    const c = this.device.state.credentials;
-    if (c.firstUnuploadedPreKeyId === c.nextPreKeyId) return Promise.resolve();
-    c.firstUnuploadedPreKeyId = c.nextPreKeyId;
-    return this.device.touch();
+    if (made) await this.device.touch();
+    return out;
   }
 }
 
-/** `id` in [from, to) on the 1..MAX_PRE_KEY_ID circle. */
-function isBetween(id: number, from: number, to: number): boolean {
-  return from <= to ? id >= from && id < to : id >= from || id < to;
+/** `count` consecutive ids from `first` on the 1..MAX_PRE_KEY_ID circle. */
+function generateIds(first: number, count: number): number[] {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PRE_KEY_ID)
+    throw new RangeError(`a pre-key id is 1..${MAX_PRE_KEY_ID}`);
+  if (!Number.isInteger(count) || count < 0 || count > 1000)
+    throw new RangeError('an upload is 0..1000 pre-keys');
+  return Array.from({ length: count }, (_, i) => ((first - 1 + i) % MAX_PRE_KEY_ID) + 1);
+}
+
+function toStoredKey(key: md.AppStateSyncKey | MdAppStateKey): MdAppStateKey | null {
+  const flat = key.keyId instanceof Uint8Array;
+  const keyId = flat ? (key as MdAppStateKey).keyId : (key as md.AppStateSyncKey).keyId?.keyId;
+  const data = flat ? (key as MdAppStateKey) : (key as md.AppStateSyncKey).keyData;
+  const keyData = data?.keyData;
+  if (!keyId || keyId.length === 0 || !(keyData instanceof Uint8Array) || keyData.length === 0) return null;
+  const f = data?.fingerprint;
+  return {
+    keyId: keyId.slice(),
+    keyData: keyData.slice(),
+    ...(f
+      ? {
+          fingerprint: {
+            ...(f.rawId !== undefined ? { rawId: f.rawId } : {}),
+            ...(f.currentIndex !== undefined ? { currentIndex: f.currentIndex } : {}),
+            ...(f.deviceIndexes !== undefined ? { deviceIndexes: [...f.deviceIndexes] } : {}),
+          },
+        }
+      : {}),
+    ...(data?.timestamp !== undefined ? { timestamp: data.timestamp } : {}),
+  };
 }
 
 /** The app-state sync keys the primary shared (§13), by key id. */
 export class AppStateKeyStore {
   constructor(private readonly device: MdDeviceStore) {}
 
-  /** Adds or replaces keys (an app-state key share); resolves when durable. */
-  put(keys: readonly MdAppStateKey[]): Promise<void> {
-    if (keys.length === 0) return Promise.resolve();
+  /**
+   * Adds or replaces keys (an app-state key share, codec/md's AppStateSyncKey as the machine's
+   * storeAppStateKeys passes them, or MdAppStateKey); keys without an id or data are skipped. Resolves when
+   * durable.
+   */
+  put(keys: readonly (md.AppStateSyncKey | MdAppStateKey)[]): Promise<void> {
     const stored = this.device.state.appStateKeys;
+    let changed = false;
     for (const key of keys) {
-      const id = keyIdText(key.keyId);
-      const copy: MdAppStateKey = {
-        keyId: key.keyId.slice(),
-        keyData: key.keyData.slice(),
-        ...(key.fingerprint
-          ? {
-              fingerprint: {
-                ...key.fingerprint,
-                ...(key.fingerprint.deviceIndexes
-                  ? { deviceIndexes: [...key.fingerprint.deviceIndexes] }
-                  : {}),
-              },
-            }
-          : {}),
-        ...(key.timestamp !== undefined ? { timestamp: key.timestamp } : {}),
-      };
+      const copy = toStoredKey(key);
+      if (!copy) continue;
+      const id = keyIdText(copy.keyId);
       const at = stored.findIndex((k) => keyIdText(k.keyId) === id);
       if (at >= 0) stored[at] = copy;
       else stored.push(copy);
+      changed = true;
     }
-    return this.device.touch();
+    return changed ? this.device.touch() : Promise.resolve();
   }
 
   get(keyId: Uint8Array): MdAppStateKey | null {

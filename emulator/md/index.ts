@@ -21,6 +21,7 @@ export { isTypedError, MdEmulatorError, type MdEmulatorErrorCode } from './error
 export { MD_STEPS, type MdFaultRule, type MdStep } from './faults.ts';
 export { MD_DEFAULTS, type MdOptions } from './options.ts';
 export { PAIR_CODE_BROWSERS, PAIR_CODE_OSES } from './pairing.ts';
+export { encryptForDevice, type SignalParty } from './signal-party.ts';
 
 export const MD_WS_PATH = '/ws/chat';
 

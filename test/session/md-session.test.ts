@@ -1,7 +1,7 @@
 // createSession({ protocol: 'md' }) end to end against the embedded MD emulator (docs/protocol-md.md):
 // QR pairing (the emulator's phone scans through /md/), code pairing, 515 and login to ready, restore by
-// login from the stored credentials, a text from a contact, logout. Messages decrypt with a stand-in over
-// the session's own Signal store (test/support/md-test-decryptor.ts) until md-store's decryptor is wired.
+// login from the stored credentials, a text from a contact, logout. Messages decrypt with the session's
+// own (md-store's decryptMdMessage over the device's Signal store).
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSession,
@@ -17,11 +17,9 @@ import {
 } from '../../actors/md/index.ts';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
 import { http } from '../support/md-raw-client.ts';
-import { decryptWith } from '../support/md-test-decryptor.ts';
 
 const PHONE = '15551234567';
 const CONTACT = '4917000000001@s.whatsapp.net';
-const decryptor: MdDecryptorFactory = (device) => (envelope) => decryptWith(device.signal, envelope);
 
 let emulator: Emulator;
 const sessions: Session[] = [];
@@ -48,7 +46,6 @@ async function mdSession(store = newStore()) {
     url: emulator.mdWsUrl,
     rootPublicKey: emulator.md.rootPublicKey,
     store,
-    decryptor,
   });
   sessions.push(session);
   const events: SessionAppEvent[] = [];

@@ -1,0 +1,189 @@
+// Incoming MD messages (docs/protocol-md.md §12): the `<message>` stanza read into an envelope, its
+// `<enc>` decrypted with the Signal protocol (`pkmsg` opens a session and uses up a one-time pre-key,
+// `msg` continues one), the padding stripped (§12.3) and the Message protobuf read (message-content.ts).
+// decryptMdMessage never throws: what cannot be read is `undecryptable` with a typed reason, and the
+// caller acks it like any other message (§12.4).
+import { CodecError, type md, md as mdCodec } from '../../codec/index.ts';
+import { isCryptoError } from '../../crypto/index.ts';
+import {
+  type SignalAddress,
+  type SignalKeyStore,
+  type SignalMessageType,
+  signalDecrypt,
+  unpadMessage,
+} from '../../crypto/md/index.ts';
+import { type MdDecryptedContent, type MdUndecryptableReason, mdMessageContent } from './message-content.ts';
+
+/** One `<enc>` child: the Signal message and how it is encrypted. */
+export interface MdEnc {
+  /** `pkmsg`, `msg`, `skmsg` (group), or what a newer server sends. */
+  type: string;
+  /** The `v` attribute; 2 is what §12.2 describes. */
+  v: number;
+  body: Uint8Array;
+  mediatype?: string;
+}
+
+/** A `<message>` stanza's attributes and encrypted parts (§12.2). */
+export interface MdEnvelope {
+  id: string;
+  /** The chat: the sender for a direct message, the group for a group message. */
+  from: string;
+  /** The sending device in a group or broadcast. */
+  participant?: string;
+  /** Unix seconds (0 when the stanza carries none). */
+  t: number;
+  type?: string;
+  notify?: string;
+  category?: string;
+  /** Delivered from the offline queue at login (§12.5). */
+  offline: boolean;
+  encs: MdEnc[];
+}
+
+/** A companion that decrypts through a store with batch() (MdSignalStore) saves once per message. */
+export type MdDecryptStore = SignalKeyStore & { batch?<T>(task: () => Promise<T>): Promise<T> };
+
+/** Reads a `<message>` stanza. CodecError BAD_NODE / MISSING_ATTR / BAD_ATTR when it is not one. */
+export function parseMdEnvelope(node: md.MdNode): MdEnvelope {
+  if (node?.tag !== 'message') throw new CodecError('BAD_NODE', 'not a <message> stanza');
+  const id = mdCodec.requireAttr(node, 'id');
+  const from = mdCodec.requireAttr(node, 'from');
+  const t = mdCodec.getIntAttr(node, 't') ?? 0;
+  const encs: MdEnc[] = [];
+  for (const child of mdCodec.findChildren(node, 'enc')) {
+    const type = mdCodec.requireAttr(child, 'type');
+    const v = mdCodec.getIntAttr(child, 'v') ?? 2;
+    const mediatype = mdCodec.getAttr(child, 'mediatype');
+    encs.push({ type, v, body: mdCodec.contentBytes(child), ...(mediatype ? { mediatype } : {}) });
+  }
+  const optional = (name: string) => {
+    const value = mdCodec.getAttr(node, name);
+    return value === undefined ? {} : { [name]: value };
+  };
+  return {
+    id,
+    from,
+    ...optional('participant'),
+    t,
+    ...optional('type'),
+    ...optional('notify'),
+    ...optional('category'),
+    offline: mdCodec.getAttr(node, 'offline') !== undefined,
+    encs,
+  };
+}
+
+/**
+ * The Signal address of a sending device (§12.1): the JID's user, `_1` for a LID (`_128` hosted, `_129`
+ * hosted LID), and its device (0, the primary, when the JID names none).
+ */
+export function mdSignalAddress(jid: string): SignalAddress {
+  const parsed = mdCodec.parseMdJid(jid);
+  if (parsed.user === '') throw new CodecError('BAD_JID', `${jid.slice(0, 80)} is a server, not a device`);
+  const domain =
+    parsed.server === 'lid' ? 1 : parsed.server === 'hosted' ? 128 : parsed.server === 'hosted.lid' ? 129 : 0;
+  return {
+    name: domain === 0 ? parsed.user : `${parsed.user}_${domain}`,
+    deviceId: parsed.device ?? 0,
+  };
+}
+
+/** The device that encrypted the message: the participant in a group, else the sender. */
+export function mdSenderJid(envelope: MdEnvelope): string {
+  const chat = mdCodec.tryParseMdJid(envelope.from);
+  const group = chat?.server === 'g.us' || chat?.server === 'broadcast';
+  if (group) {
+    if (!envelope.participant) throw new CodecError('MISSING_ATTR', 'a group message without a participant');
+    return envelope.participant;
+  }
+  return envelope.from;
+}
+
+function undecryptable(reason: MdUndecryptableReason, detail?: string): MdDecryptedContent {
+  return { kind: 'undecryptable', reason, ...(detail ? { detail } : {}) };
+}
+
+function reasonOf(error: unknown): MdUndecryptableReason {
+  if (!isCryptoError(error)) return 'bad-message';
+  switch (error.code) {
+    case 'SIGNAL_NO_SESSION':
+      return 'no-session';
+    case 'SIGNAL_PREKEY':
+      return 'prekey';
+    case 'SIGNAL_DUPLICATE':
+      return 'duplicate';
+    case 'SIGNAL_UNTRUSTED_IDENTITY':
+      return 'untrusted-identity';
+    case 'BAD_PADDING':
+      return 'bad-padding';
+    default:
+      return 'bad-message';
+  }
+}
+
+async function decryptEnvelope(envelope: MdEnvelope, store: SignalKeyStore): Promise<MdDecryptedContent> {
+  let sender: SignalAddress;
+  try {
+    sender = mdSignalAddress(mdSenderJid(envelope));
+  } catch (error) {
+    return undecryptable('bad-stanza', (error as Error).message);
+  }
+  const direct = envelope.encs.find((enc) => enc.v === 2 && (enc.type === 'pkmsg' || enc.type === 'msg'));
+  if (!direct) {
+    if (envelope.encs.some((enc) => enc.type === 'skmsg')) return undecryptable('group-unsupported');
+    return undecryptable(
+      'no-enc',
+      envelope.encs.map((enc) => `${enc.type} v${enc.v}`).join(', ') || undefined,
+    );
+  }
+  let plaintext: Uint8Array;
+  try {
+    plaintext = unpadMessage(
+      await signalDecrypt(store, sender, direct.type as SignalMessageType, direct.body),
+    );
+  } catch (error) {
+    // Never the error's message as a whole: a library message may describe key material.
+    return undecryptable(reasonOf(error), isCryptoError(error) ? error.code : undefined);
+  }
+  let message: md.Message;
+  try {
+    message = mdCodec.decodeMessage(plaintext);
+  } catch {
+    return undecryptable('bad-protobuf');
+  }
+  // A group message's pkmsg/msg carries the sender key; the text itself is in the skmsg.
+  const content = mdMessageContent(message);
+  if (content.kind === 'other' && envelope.encs.some((enc) => enc.type === 'skmsg'))
+    return undecryptable('group-unsupported');
+  return content;
+}
+
+/**
+ * Decrypts one `<message>` (a stanza or its parsed envelope) into its content. Never throws. With an
+ * MdSignalStore every change it makes (the session, the used pre-key, the identity) is saved once, and
+ * the content is returned once that save is durable, so acking after it never loses a session. If the save
+ * fails the content is still returned: the store keeps the change and retries at its next save.
+ */
+export async function decryptMdMessage(
+  input: md.MdNode | MdEnvelope,
+  store: MdDecryptStore,
+): Promise<MdDecryptedContent> {
+  let envelope: MdEnvelope;
+  try {
+    envelope = 'tag' in input ? parseMdEnvelope(input) : input;
+  } catch (error) {
+    return undecryptable('bad-stanza', (error as Error).message);
+  }
+  let content: MdDecryptedContent | undefined;
+  const run = async () => {
+    content = await decryptEnvelope(envelope, store);
+    return content;
+  };
+  try {
+    await (store.batch ? store.batch(run) : run());
+  } catch {
+    // The save failed (the store reported it) or the store itself threw: decided below.
+  }
+  return content ?? undecryptable('bad-message', 'the key store failed');
+}
