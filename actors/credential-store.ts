@@ -205,8 +205,9 @@ export class FileCredentialStore<T = Credentials> implements CredentialStore<T> 
     return this.codec.parse(text, this.location);
   }
 
-  save(credentials: T): Promise<void> {
-    // Serialized now: the caller may change its object once save() has returned.
+  async save(credentials: T): Promise<void> {
+    // Serialized now (an async function runs to its first await at once): the caller may change its
+    // object once save() has returned, and what is written is the state at the call.
     const text = this.codec.serialize(credentials);
     return this.serially(() => writeFileAtomic(this.location, text));
   }

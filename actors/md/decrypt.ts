@@ -18,8 +18,8 @@ import { type MdDecryptedContent, type MdUndecryptableReason, mdMessageContent }
 export interface MdEnc {
   /** `pkmsg`, `msg`, `skmsg` (group), or what a newer server sends. */
   type: string;
-  /** The `v` attribute; 2 is what §12.2 describes. */
-  v: number;
+  /** The `v` attribute; 2 (what §12.2 describes) when absent. */
+  v?: number;
   body: Uint8Array;
   mediatype?: string;
 }
@@ -37,7 +37,7 @@ export interface MdEnvelope {
   notify?: string;
   category?: string;
   /** Delivered from the offline queue at login (§12.5). */
-  offline: boolean;
+  offline?: boolean;
   encs: MdEnc[];
 }
 
@@ -129,7 +129,9 @@ async function decryptEnvelope(envelope: MdEnvelope, store: SignalKeyStore): Pro
   } catch (error) {
     return undecryptable('bad-stanza', (error as Error).message);
   }
-  const direct = envelope.encs.find((enc) => enc.v === 2 && (enc.type === 'pkmsg' || enc.type === 'msg'));
+  const direct = envelope.encs.find(
+    (enc) => (enc.v ?? 2) === 2 && (enc.type === 'pkmsg' || enc.type === 'msg'),
+  );
   if (!direct) {
     if (envelope.encs.some((enc) => enc.type === 'skmsg')) return undecryptable('group-unsupported');
     return undecryptable(
@@ -186,4 +188,37 @@ export async function decryptMdMessage(
     // The save failed (the store reported it) or the store itself threw: decided below.
   }
   return content ?? undecryptable('bad-message', 'the key store failed');
+}
+
+/** What the socket actor reports for one message: its content, and whether the account's own phone sent it. */
+export interface MdDecrypted {
+  content: MdDecryptedContent;
+  /** From the account's own devices (category `peer`, or the companion's own user): `peer_msg` receipts (§12.4, §13). */
+  peer: boolean;
+}
+
+/**
+ * The decryptor a session plugs into its socket: each envelope decrypted through the device's Signal store
+ * (one save per message, before it resolves) and marked `peer` when it comes from the account itself.
+ */
+export function createMdDecryptor(device: {
+  signal: MdDecryptStore;
+  credentials: { me: { jid: string } | null };
+}): (input: md.MdNode | MdEnvelope) => Promise<MdDecrypted> {
+  return async (input) => {
+    const content = await decryptMdMessage(input, device.signal);
+    let peer = false;
+    try {
+      const envelope = 'tag' in input ? parseMdEnvelope(input) : input;
+      const me = device.credentials.me;
+      const own = me ? mdCodec.tryParseMdJid(me.jid) : undefined;
+      const sender = mdCodec.tryParseMdJid(mdSenderJid(envelope));
+      peer =
+        envelope.category === 'peer' ||
+        (!!own && !!sender && own.user === sender.user && own.server === sender.server);
+    } catch {
+      // A stanza too broken to say: decryptMdMessage already called it bad-stanza.
+    }
+    return { content, peer };
+  };
 }

@@ -3,7 +3,9 @@
 // Session over the MD machine; md-store's credentials, their stored form, the Signal and app-state key
 // stores and decryption (md-credential*.ts, signal-store.ts, decrypt*.ts).
 export {
+  createMdDecryptor,
   decryptMdMessage,
+  type MdDecrypted,
   type MdDecryptStore,
   type MdEnc,
   type MdEnvelope,

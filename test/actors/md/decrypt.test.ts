@@ -1,6 +1,7 @@
 // decryptMdMessage: the known-answer stanza from its v3 wire bytes, messages from the emulator's phone
 // code and from crypto/md's sender (pkmsg, then msg once the companion answered), every content kind, the
 // media reference through the legacy media crypto, and a typed reason (never a throw) for the rest.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CredentialError, type CredentialStore, MemoryCredentialStore, md } from '../../../actors/index.ts';
 import { md as codec } from '../../../codec/index.ts';
@@ -408,6 +409,76 @@ describe('decryptMdMessage', () => {
     fail = false;
     await device.flush();
     expect(Object.keys((await inner.load())!.signal.sessions)).toEqual(['15557654321.0']);
+  });
+});
+
+describe('decryptMdMessage on arbitrary input (fast-check)', () => {
+  it('never throws: any node, any attributes, any enc bodies give a content', async () => {
+    const device = await companion();
+    const attrs = fc.dictionary(
+      fc.constantFrom('from', 'id', 't', 'participant', 'type', 'category', 'offline', 'x'),
+      fc.oneof(
+        fc.string(),
+        fc.constantFrom('15557654321@s.whatsapp.net', '1@g.us', '9:2@lid', '@s.whatsapp.net', '12'),
+      ),
+    );
+    const enc = fc.record({
+      tag: fc.constantFrom('enc', 'enc', 'other'),
+      attrs: fc.dictionary(
+        fc.constantFrom('type', 'v', 'mediatype'),
+        fc.constantFrom('pkmsg', 'msg', 'skmsg', '2', '3', 'x'),
+      ),
+      content: fc.oneof(fc.uint8Array({ maxLength: 120 }), fc.string(), fc.constant(undefined)),
+    });
+    const node = fc.record({
+      tag: fc.constantFrom('message', 'message', 'receipt'),
+      attrs,
+      content: fc.oneof(
+        fc.array(enc, { maxLength: 3 }),
+        fc.uint8Array({ maxLength: 8 }),
+        fc.constant(undefined),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(node, async (n) => {
+        const content = await decryptMdMessage(n as codec.MdNode, device.signal);
+        expect(typeof content.kind).toBe('string');
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('createMdDecryptor', () => {
+  it('decrypts envelopes as the socket parses them and marks what the account’s own phone sent as peer', async () => {
+    const device = await companion();
+    await device.saveCredentials({
+      ...device.credentials,
+      me: { jid: '15551234567:3@s.whatsapp.net', lid: null },
+    });
+    const decrypt = md.createMdDecryptor(device);
+    const phone = contact(device, '15551234567');
+    const friend = contact(device, '15557654321');
+    expect(await decrypt(await phone.send({ conversation: 'from my phone' }))).toEqual({
+      content: { kind: 'text', text: 'from my phone' },
+      peer: true,
+    });
+    const node = await friend.send({ conversation: 'hi' });
+    const enc = codec.findChild(node, 'enc')!;
+    // The socket's envelope: no `v`, no `offline`.
+    const envelope = {
+      id: 'F1',
+      from: node.attrs.from!,
+      t: 1,
+      type: 'text',
+      encs: [{ type: enc.attrs.type as 'pkmsg', body: codec.contentBytes(enc) }],
+    };
+    expect(await decrypt(envelope)).toEqual({ content: { kind: 'text', text: 'hi' }, peer: false });
+    expect(await decrypt({ ...envelope, id: 'F2', category: 'peer' })).toMatchObject({ peer: true });
+    expect(await decrypt(codec.mdNode('message', {}))).toMatchObject({
+      content: { reason: 'bad-stanza' },
+      peer: false,
+    });
   });
 });
 

@@ -250,6 +250,30 @@ describe('the MD credential codec', () => {
     expect((error as Error).message).toMatch(/^the file: /);
   });
 
+  it('any damage to a stored record is a CredentialError or still a valid record, never another error (fast-check)', () => {
+    const text = MD_CREDENTIAL_CODEC.serialize(fullRecord());
+    const edit = fc.record({
+      at: fc.nat({ max: text.length - 1 }),
+      cut: fc.nat({ max: 40 }),
+      insert: fc.string({ maxLength: 6 }),
+    });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+        let damaged = text;
+        for (const { at, cut, insert } of edits)
+          damaged = damaged.slice(0, at) + insert + damaged.slice(at + cut);
+        try {
+          const parsed = MD_CREDENTIAL_CODEC.parse(damaged, 'f');
+          // What still parses is a whole record: it serializes and reads back the same.
+          expect(MD_CREDENTIAL_CODEC.parse(MD_CREDENTIAL_CODEC.serialize(parsed), 'f')).toEqual(parsed);
+        } catch (error) {
+          expect(error).toBeInstanceOf(CredentialError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('a file from a newer format is CredentialError VERSION', () => {
     const text = JSON.stringify({ ...valid(), version: 2 });
     expect(() => MD_CREDENTIAL_CODEC.parse(text, 'f')).toThrow(
@@ -273,6 +297,15 @@ describe('MD records in the legacy stores', () => {
     expect(await store.load()).toEqual(record);
     expect(statSync(store.location).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, 'md'))).toEqual(['session.json']);
+  });
+
+  it('the file store writes the record as it was when save() was called', async () => {
+    const store = new FileCredentialStore(join(dir, 's.json'), MD_CREDENTIAL_CODEC);
+    const record = fullRecord();
+    const saved = store.save(record);
+    record.credentials.me = null;
+    await saved;
+    expect((await store.load())?.credentials.me?.jid).toBe('15551234567:3@s.whatsapp.net');
   });
 
   it('a legacy store refuses an MD file and an MD store a legacy file, both CORRUPT', async () => {
