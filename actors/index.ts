@@ -39,7 +39,12 @@ export {
   RedisCredentialStore,
 } from './redis-credential-store.ts';
 export { createSession } from './session.ts';
-export { type ManagedEvent, SessionManager, type SessionManagerOptions } from './session-manager.ts';
+export {
+  type ManagedEvent,
+  type ManagedSessionOptions,
+  SessionManager,
+  type SessionManagerOptions,
+} from './session-manager.ts';
 export type {
   CreateSessionOptions,
   MdAppEvent,

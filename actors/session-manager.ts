@@ -2,8 +2,14 @@
 // with thousands of stored sessions does not open thousands of sockets and logins at once.
 import PQueue from 'p-queue';
 import { type Observable, Subject } from 'rxjs';
+import type { CreateMdSessionOptions } from './md/index.ts';
 import { createSession } from './session.ts';
 import type { CreateSessionOptions, Session, SessionAppEvent, SessionState } from './session-types.ts';
+
+/** What a managed session is made from: either protocol's options, without the name (the manager's key). */
+export type ManagedSessionOptions =
+  | Omit<CreateSessionOptions & { protocol?: 'legacy' }, 'name'>
+  | Omit<CreateMdSessionOptions, 'name'>;
 
 export interface SessionManagerOptions {
   /** Sessions connecting (socket open → ready or a resting state) at the same time (default 50). */
@@ -48,7 +54,7 @@ export class SessionManager {
    * Creates and starts a session under `name` once a connect slot is free; resolves with the session
    * when it has settled (ready, showing a QR code, or in a resting state).
    */
-  async add(name: string, options: Omit<CreateSessionOptions, 'name'>): Promise<Session> {
+  async add(name: string, options: ManagedSessionOptions): Promise<Session> {
     const { session, settled } = await this.open(name, options);
     await settled;
     return session;
@@ -60,10 +66,10 @@ export class SessionManager {
    */
   async open(
     name: string,
-    options: Omit<CreateSessionOptions, 'name'>,
+    options: ManagedSessionOptions,
   ): Promise<{ session: Session; settled: Promise<void> }> {
     if (this.sessions.has(name)) throw new Error(`a session named ${name} exists`);
-    const session = await createSession({ ...options, name });
+    const session = await createSession({ ...options, name } as Parameters<typeof createSession>[0]);
     this.sessions.set(name, session);
     session.events$.subscribe({
       next: (event) => this.subject.next({ session: name, event }),

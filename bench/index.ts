@@ -5,7 +5,17 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const AREAS = ['crypto', 'codec', 'md-codec', 'session', 'media', 'serve', 'md', 'cli'] as const;
+const AREAS = [
+  'crypto',
+  'codec',
+  'md-codec',
+  'session',
+  'media',
+  'serve',
+  'md',
+  'md-session',
+  'cli',
+] as const;
 
 type Bench = { run(): Promise<Record<string, unknown>> };
 

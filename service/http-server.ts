@@ -1,5 +1,6 @@
-// `walink serve`'s HTTP side: a JSON API over the session service, the page and its assets (all local),
-// QR codes as SVG images, machine diagrams, and Server-Sent Events for live updates. Every request is
+// `walink serve`'s HTTP side: a JSON API over the session service (legacy and multi-device sessions, MD
+// pair codes, the embedded emulator's phone scanning or typing a code), the page and its assets (all
+// local), QR codes as SVG images, machine diagrams, and Server-Sent Events for live updates. Every request is
 // checked by an AccessPolicy first (Host, Origin, token, JSON bodies): see service/access.ts.
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,8 +18,10 @@ import { renderSvg } from './render-svg.ts';
 import { type SessionService, SessionServiceError } from './session-service.ts';
 
 export interface ServiceInfo {
-  /** The WebSocket server the sessions talk to. */
+  /** The WebSocket server the legacy sessions talk to. */
   server: string;
+  /** The multi-device server (`/ws/chat`) MD sessions talk to, or null when the service makes none. */
+  mdServer?: string | null;
   /** The embedded emulator's HTTP address (its phone API), when there is one. */
   emulator: string | null;
   /** 'in-process' or 'redis'. */
@@ -70,6 +73,41 @@ const SECURITY_HEADERS: Record<string, string> = {
   'referrer-policy': 'no-referrer',
   'cross-origin-resource-policy': 'same-origin',
 };
+
+/**
+ * One action of the emulator's multi-device phone (`POST /md/phones/<n>/<action>`, docs/emulator.md). It
+ * answers once the pairing is done or refused (its own deadlines are 20 s); a refusal is a 502 with its reason.
+ */
+async function askMdPhone(
+  emulatorUrl: string,
+  phone: string,
+  action: 'scan' | 'link-code',
+  body: Record<string, string>,
+): Promise<{ jid?: string }> {
+  let response: Response;
+  try {
+    response = await fetch(`${emulatorUrl}/md/phones/${phone}/${action}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new HttpError(502, `the emulator's phone is unreachable: ${(error as Error).message}`);
+  }
+  const text = await response.text();
+  let parsed: { jid?: string; error?: string } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    parsed = { error: text.slice(0, 200) };
+  }
+  if (!response.ok) {
+    const what = action === 'scan' ? 'scan' : 'type the code';
+    throw new HttpError(502, `the phone could not ${what}: ${response.status} ${parsed.error ?? ''}`.trim());
+  }
+  return typeof parsed.jid === 'string' ? { jid: parsed.jid } : {};
+}
 
 function pathParts(pathname: string): string[] {
   try {
@@ -159,7 +197,16 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
           const body = requireObject(await readJson(req, 4_096));
           if (body.name !== undefined && typeof body.name !== 'string')
             throw new HttpError(400, 'name must be a string');
-          return sendJson(res, 201, await service.create(body.name as string | undefined));
+          if (body.protocol !== undefined && body.protocol !== 'legacy' && body.protocol !== 'md')
+            throw new HttpError(400, 'protocol is "legacy" or "md"');
+          return sendJson(
+            res,
+            201,
+            await service.create({
+              ...(body.name !== undefined ? { name: body.name as string } : {}),
+              ...(body.protocol !== undefined ? { protocol: body.protocol as 'legacy' | 'md' } : {}),
+            }),
+          );
         }
       } else if (!action) {
         if (method === 'GET') return sendJson(res, 200, sessionOr404(name));
@@ -186,6 +233,12 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
         );
       } else if (action === 'scan' && method === 'POST') {
         return sendJson(res, 200, await scanWithEmulatorPhone(name, await readJson(req, 1_024)));
+      } else if (action === 'pair-code' && method === 'POST') {
+        const { phone } = requireObject(await readJson(req, 1_024));
+        if (typeof phone !== 'string') throw new HttpError(400, 'phone must be a string');
+        return sendJson(res, 200, await service.requestPairingCode(name, phone));
+      } else if (action === 'type-code' && method === 'POST') {
+        return sendJson(res, 200, await typeCodeOnEmulatorPhone(name, await readJson(req, 1_024)));
       } else if (action === 'logout' && method === 'POST') {
         return sendJson(res, 200, service.logout(name));
       } else if (action === 'restart' && method === 'POST') {
@@ -206,17 +259,37 @@ export async function startHttpService(options: HttpServiceOptions): Promise<Htt
     return sendJson(res, 200, { signedIn: true });
   };
 
-  // The embedded emulator's phone scans the session's current QR code (a demo convenience).
+  // The embedded emulator's phone scans the session's current QR code (a demo convenience): the legacy
+  // phone API for a legacy session, the multi-device one (/md/phones/<n>/scan, docs/emulator.md) for MD.
   const scanWithEmulatorPhone = async (name: string, body: unknown) => {
     const phone = (requireObject(body).phone as string | undefined) ?? DEFAULT_PHONE;
-    if (!/^\d{5,20}$/.test(phone)) throw new HttpError(400, 'phone must be 5 to 20 digits');
+    if (typeof phone !== 'string' || !/^\d{5,20}$/.test(phone))
+      throw new HttpError(400, 'phone must be 5 to 20 digits');
     if (!options.info.emulator) throw new HttpError(409, 'there is no embedded emulator to scan with');
-    const qr = sessionOr404(name).qr;
+    const view = sessionOr404(name);
+    const qr = view.qr;
     if (!qr) throw new HttpError(409, `session ${name} is not showing a QR code`);
+    if (view.protocol === 'md') {
+      const answer = await askMdPhone(options.info.emulator, phone, 'scan', { qr: qr.text });
+      return { scanned: name, phone, wid: answer.jid ?? null };
+    }
     const answer = await scanAsPhone(options.info.emulator, phone, qr.text);
     if (!answer.ok)
       throw new HttpError(502, `the phone could not scan: ${answer.status} ${answer.error ?? ''}`);
     return { scanned: name, phone, wid: answer.wid };
+  };
+
+  // The embedded emulator's phone types the session's pair code (docs/emulator.md, /md/phones/<n>/link-code):
+  // the phone of the number the code was asked for, as a user would.
+  const typeCodeOnEmulatorPhone = async (name: string, body: unknown) => {
+    requireObject(body);
+    if (!options.info.emulator) throw new HttpError(409, 'there is no embedded emulator to type the code');
+    const view = sessionOr404(name);
+    if (view.protocol !== 'md') throw new HttpError(409, `${name} is a legacy session: it has no pair code`);
+    const code = view.pairCode;
+    if (!code) throw new HttpError(409, `session ${name} is not showing a pair code`);
+    const answer = await askMdPhone(options.info.emulator, code.phone, 'link-code', { code: code.code });
+    return { typed: name, phone: code.phone, wid: answer.jid ?? null };
   };
 
   const sessionOr404 = (name: string) => {

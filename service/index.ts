@@ -17,11 +17,15 @@ export {
 export { MACHINES, machineNamed, machineNames, restingStates } from './machine-registry.ts';
 export { DiagramRenderError, renderSvg } from './render-svg.ts';
 export {
+  type CreateSessionRequest,
   DEFAULT_MAX_SESSIONS,
   type JobView,
   type LoggedEvent,
+  MACHINE_OF,
+  type PairCodeView,
   type QrView,
   type ServiceUpdate,
+  type SessionProtocol,
   SessionService,
   SessionServiceError,
   type SessionServiceOptions,

@@ -8,6 +8,7 @@ interface EmulatorCliOptions {
   refTtl: number;
   state?: string;
   firstFrameDelay: number;
+  mdMaxConnections: number;
   latency?: number;
   idleTimeout: number;
   verbose?: boolean;
@@ -28,6 +29,12 @@ export function registerEmulatorCommand(program: Command): void {
       'multi-device: wait before the first encrypted frame (0..10000)',
       integer(0, 10_000),
       100,
+    )
+    .option(
+      '--md-max-connections <n>',
+      'multi-device: sockets open at once at most; more are refused at the upgrade (≥ 1)',
+      integer(1),
+      1000,
     )
     .option(
       '--latency <ms>',
@@ -56,7 +63,7 @@ async function runEmulator(options: EmulatorCliOptions): Promise<void> {
     refTtlMs: options.refTtl,
     stateFile: options.state,
     logger,
-    md: { firstFrameDelayMs: options.firstFrameDelay },
+    md: { firstFrameDelayMs: options.firstFrameDelay, maxConnections: options.mdMaxConnections },
     legacy: {
       idleTimeoutMs: options.idleTimeout,
       ...(options.latency !== undefined ? { latencyMs: options.latency } : {}),

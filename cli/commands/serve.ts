@@ -1,16 +1,19 @@
-// `walink serve`: the session service with its web page (sessions, QR codes, the live inspector, media
-// jobs). Defaults as in `walink start`: the embedded emulator, and the in-process queue unless REDIS_URL.
+// `walink serve`: the session service with its web page (legacy and multi-device sessions, QR codes, MD
+// pair codes, the live inspector, media jobs). Defaults as in `walink start`: the embedded emulator (both
+// protocols), and the in-process queue unless REDIS_URL.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
 import type { StatelyBridge } from '../../service/index.ts';
-import { integer, portNumber } from '../usage.ts';
+import { integer, portNumber, UsageError } from '../usage.ts';
 
 interface ServeCliOptions {
   port: number;
   host: string;
   url?: string;
+  mdUrl?: string;
+  mdRootKey?: string;
   home: string;
   mediaDir?: string;
   stately?: string | boolean;
@@ -31,6 +34,11 @@ export function registerServeCommand(program: Command): void {
     .option('-p, --port <port>', 'HTTP port (0 picks a free one)', portNumber, 7420)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--url <ws-url>', 'a legacy server to talk to instead of the embedded emulator')
+    .option(
+      '--md-url <ws-url>',
+      "a multi-device server (…/ws/chat) for MD sessions (default: the embedded emulator's; none with --url)",
+    )
+    .option('--md-root-key <hex>', "the --md-url server's certificate root public key (64 hex digits)")
     .option('--home <dir>', 'credential files (sessions/<name>.json) and emulator state live here', '.walink')
     .option('--qr-ttl <ms>', "the embedded emulator's QR ref lifetime (≥ 1000)", integer(1000), 20_000)
     .option('--media-dir <dir>', 'where decrypted media goes (default: <home>/media)')
@@ -76,6 +84,12 @@ async function runServe(options: ServeCliOptions): Promise<void> {
       `--no-auth is only for a loopback --host (127.0.0.1, ::1, localhost), not ${options.host}`,
     );
   }
+  if (options.mdRootKey !== undefined && !options.mdUrl) {
+    throw new UsageError('--md-root-key names the root of the --md-url server; give --md-url too');
+  }
+  if (options.mdRootKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(options.mdRootKey)) {
+    throw new UsageError('--md-root-key is the server root public key as 64 hex digits');
+  }
   const home = resolve(options.home);
   const sessionsDir = join(home, 'sessions');
   await mkdir(sessionsDir, { recursive: true, mode: 0o700 });
@@ -96,10 +110,28 @@ async function runServe(options: ServeCliOptions): Promise<void> {
   if (options.stately) {
     stately = startStatelyBridge(typeof options.stately === 'string' ? options.stately : STATELY_DEFAULT);
   }
-  const service = new SessionService({ wsUrl, sessionsDir, queue, inspect: stately?.inspect, maxSessions });
+  // Multi-device sessions talk to --md-url, or to the embedded emulator's /ws/chat with its own root.
+  const md = options.mdUrl
+    ? {
+        wsUrl: options.mdUrl,
+        ...(options.mdRootKey
+          ? { rootPublicKey: new Uint8Array(Buffer.from(options.mdRootKey, 'hex')) }
+          : {}),
+      }
+    : emulator
+      ? { wsUrl: emulator.mdWsUrl, rootPublicKey: emulator.md.rootPublicKey }
+      : undefined;
+  const service = new SessionService({
+    wsUrl,
+    ...(md ? { md } : {}),
+    sessionsDir,
+    queue,
+    inspect: stately?.inspect,
+    maxSessions,
+  });
   const http = await startHttpService({
     service,
-    info: { server: wsUrl, emulator: emulator?.url ?? null, queue: kind },
+    info: { server: wsUrl, mdServer: md?.wsUrl ?? null, emulator: emulator?.url ?? null, queue: kind },
     queueCounts: counts,
     host: options.host,
     port,
@@ -118,6 +150,11 @@ async function runServe(options: ServeCliOptions): Promise<void> {
     );
   } else console.log('  --no-auth: the API takes no token (loopback only)');
   console.log(`  sessions talk to ${wsUrl}${emulator ? ' (embedded emulator)' : ''}`);
+  console.log(
+    md
+      ? `  multi-device sessions talk to ${md.wsUrl}${options.mdUrl ? '' : ' (embedded emulator)'}`
+      : '  no multi-device server (--md-url): legacy sessions only',
+  );
   console.log(
     `  credential files in ${sessionsDir}${restored.length ? ` (restoring ${restored.join(', ')})` : ''}`,
   );

@@ -1,6 +1,7 @@
-// The walink page: sessions with their QR codes, the live inspector (the session machine's diagram
-// with active states highlighted, and the event log), and media jobs. Plain DOM, no framework: every
-// update arrives as a Server-Sent Event from /api/events.
+// The walink page: sessions of either protocol (legacy, multi-device) with their QR codes and MD pair
+// codes, the live inspector (the selected session's machine drawn, active states highlighted, and the
+// event log), and media jobs. Plain DOM, no framework: every update arrives as a Server-Sent Event from
+// /api/events.
 
 const state = {
   sessions: new Map(),
@@ -11,6 +12,11 @@ const state = {
   loadingEvents: new Set(),
   /** transition id → the ids of the diagram's edges that draw it. */
   edgesOf: new Map(),
+  /** the machine drawn now (`session`, `md-session`), and each one fetched so far: name → { svg, edgesOf }. */
+  drawn: null,
+  diagrams: new Map(),
+  /** session name → what is typed in its "link with phone number" field (kept across re-renders). */
+  phones: new Map(),
   /** the active states the diagram last scrolled to. */
   followed: '',
   selected: null,
@@ -64,8 +70,60 @@ function secondsLeft(qr) {
   return Math.max(0, Math.ceil((qr.expiresAt - Date.now()) / 1000));
 }
 
+/** Multi-device: the pair code up (XXXX-XXXX, its expiry), or the "link with phone number" form. */
+function pairCodePart(session, path) {
+  const part = element('div', { class: 'pair-code-part' });
+  if (session.pairCode) {
+    const countdown = element('div', {
+      class: 'muted countdown',
+      'data-expires-at': String(session.pairCode.expiresAt),
+    });
+    countdown.textContent = `type it on +${session.pairCode.phone}'s phone, ${secondsLeft(session.pairCode)} s left`;
+    part.append(
+      element('div', { class: 'pair-code', 'data-code': session.pairCode.code }, session.pairCode.code),
+      countdown,
+    );
+    return part;
+  }
+  if (!session.tags.includes('needsScan')) return null;
+  const input = element('input', {
+    class: 'phone',
+    name: 'phone',
+    inputmode: 'tel',
+    autocomplete: 'off',
+    placeholder: 'phone number, e.g. +15551234567',
+    'aria-label': `phone number for ${session.name}`,
+    oninput: (event) => state.phones.set(session.name, event.target.value),
+  });
+  input.value = state.phones.get(session.name) ?? '';
+  const form = element(
+    'form',
+    {
+      class: 'link-phone',
+      // Typing here is not a click on the session (which would redraw the list under the cursor).
+      onclick: (event) => event.stopPropagation(),
+      onsubmit: (event) => {
+        event.preventDefault();
+        const phone = input.value.trim();
+        api('POST', `${path}/pair-code`, { phone }).catch((error) => showError(error.message));
+      },
+    },
+    input,
+    element('button', { type: 'submit' }, 'Link with phone number'),
+  );
+  part.append(form);
+  if (session.pairCodeFailure) {
+    part.append(element('div', { class: 'error' }, `no pair code: ${session.pairCodeFailure}`));
+  }
+  return part;
+}
+
 function renderSessions() {
   const list = $('#sessions');
+  // A redraw must not take the phone field from under the user's fingers.
+  const focused = document.activeElement?.classList?.contains('phone')
+    ? document.activeElement.closest('li')?.dataset.session
+    : null;
   list.replaceChildren();
   for (const session of state.sessions.values()) {
     const item = element(
@@ -76,7 +134,16 @@ function renderSessions() {
         'data-state': session.state,
         onclick: () => select(session.name),
       },
-      element('div', { class: 'name' }, session.name),
+      element(
+        'div',
+        { class: 'name' },
+        session.name,
+        element(
+          'span',
+          { class: `protocol ${session.protocol}` },
+          session.protocol === 'md' ? 'MD' : 'legacy',
+        ),
+      ),
       element('div', { class: 'state' }, session.state),
     );
     if (session.wid) item.append(element('div', { class: 'muted' }, session.wid));
@@ -96,6 +163,11 @@ function renderSessions() {
       countdown.textContent = `code ${session.qr.index + 1}, ${secondsLeft(session.qr)} s left`;
       item.append(element('div', { class: 'qr' }, image, countdown));
     }
+    const path = `/api/sessions/${encodeURIComponent(session.name)}`;
+    if (session.protocol === 'md') {
+      const part = pairCodePart(session, path);
+      if (part) item.append(part);
+    }
     const actions = element('div', { class: 'actions' });
     const act = (label, run) =>
       actions.append(
@@ -111,15 +183,21 @@ function renderSessions() {
           label,
         ),
       );
-    const path = `/api/sessions/${encodeURIComponent(session.name)}`;
     if (session.qr && state.info?.emulator)
       act("Scan with the emulator's phone", () => api('POST', `${path}/scan`, {}));
+    if (session.pairCode && state.info?.emulator)
+      act("Type the code on the emulator's phone", () => api('POST', `${path}/type-code`, {}));
     if (session.tags.includes('ready')) act('Log out', () => api('POST', `${path}/logout`));
     if (session.tags.includes('offline'))
       act(session.state === 'conflict' ? 'Take over' : 'Restart', () => api('POST', `${path}/restart`));
     act('Stop', () => api('DELETE', path));
     item.append(actions);
     list.append(item);
+  }
+  if (focused) {
+    const input = list.querySelector(`li[data-session="${CSS.escape(focused)}"] input.phone`);
+    input?.focus();
+    input?.setSelectionRange(input.value.length, input.value.length);
   }
 }
 
@@ -153,6 +231,14 @@ function select(name) {
   highlight();
   renderEvents();
   if (name && !state.events.has(name)) loadEvents(name);
+  drawMachineOf(state.sessions.get(name));
+}
+
+/** Draws the machine the session runs, when another one is drawn now. */
+function drawMachineOf(session) {
+  const machine = session?.machine ?? state.drawn ?? 'session';
+  if (machine === state.drawn) return;
+  loadDiagram(machine).catch((error) => showError(error.message));
 }
 
 // The history can overlap the live events that arrived meanwhile: merged by seq, each shown once.
@@ -263,17 +349,35 @@ function appendEvent(name, event) {
   log.scrollTop = log.scrollHeight;
 }
 
-async function loadDiagram() {
+async function fetchDiagram(machine) {
+  const known = state.diagrams.get(machine);
+  if (known) return known;
+  const path = `/api/machines/${encodeURIComponent(machine)}`;
   const [svg, structure] = await Promise.all([
-    fetch('/api/machines/session/diagram.svg').then((response) => response.text()),
-    api('GET', '/api/machines/session/structure'),
+    fetch(`${path}/diagram.svg`).then((response) => response.text()),
+    api('GET', `${path}/structure`),
   ]);
-  state.edgesOf = new Map();
+  const edgesOf = new Map();
   for (const edge of structure.edges) {
-    for (const id of edge.transitionIds) state.edgesOf.set(id, [...(state.edgesOf.get(id) ?? []), edge.id]);
+    for (const id of edge.transitionIds) edgesOf.set(id, [...(edgesOf.get(id) ?? []), edge.id]);
   }
+  const drawing = { svg, edgesOf };
+  state.diagrams.set(machine, drawing);
+  return drawing;
+}
+
+async function loadDiagram(machine = 'session') {
+  state.drawn = machine;
   const diagram = $('#diagram');
+  diagram.dataset.ready = 'false';
+  const { svg, edgesOf } = await fetchDiagram(machine);
+  // Another session was selected meanwhile: its machine is drawn instead.
+  if (state.drawn !== machine) return;
+  state.edgesOf = edgesOf;
+  state.followed = '';
   diagram.innerHTML = svg;
+  diagram.dataset.machine = machine;
+  $('#machine-name').textContent = machine;
   // Graphviz sizes the drawing in points; one point a pixel keeps its 9 pt labels readable and shows
   // more of it (the page scrolls to the active states). Fit shows it whole.
   const drawing = diagram.querySelector('svg');
@@ -357,7 +461,11 @@ function connect() {
       state.sessions.set(update.session.name, update.session);
       if (isNew && !state.selected) select(update.session.name);
       renderSessions();
-      if (update.session.name === state.selected) highlight();
+      if (update.session.name === state.selected) {
+        highlight();
+        // Selected before its first update came (the create form's answer): its machine is known now.
+        drawMachineOf(update.session);
+      }
     } else if (update.type === 'session.removed') {
       state.sessions.delete(update.name);
       // A new session of that name counts its events from 1 again.
@@ -411,11 +519,15 @@ async function main() {
     throw error;
   }
   $('#info').textContent =
-    `server ${state.info.server} · ${state.info.emulator ? 'embedded emulator · ' : ''}media queue: ${state.info.queue}`;
+    `server ${state.info.server}${state.info.mdServer ? ` · multi-device ${state.info.mdServer}` : ''} · ${state.info.emulator ? 'embedded emulator · ' : ''}media queue: ${state.info.queue}`;
+  // Multi-device sessions only when the service has an MD server.
+  const mdOption = $('#new-session-protocol option[value="md"]');
+  mdOption.disabled = !state.info.mdServer;
   $('#new-session').addEventListener('submit', (event) => {
     event.preventDefault();
     const name = $('#new-session-name').value.trim();
-    api('POST', '/api/sessions', name ? { name } : {})
+    const protocol = $('#new-session-protocol').value;
+    api('POST', '/api/sessions', { ...(name ? { name } : {}), protocol })
       .then((session) => {
         $('#new-session-name').value = '';
         select(session.name);

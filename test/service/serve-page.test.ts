@@ -1,7 +1,9 @@
 // The page in a real headless Chromium at 1400×1000: sign in with the printed link's token, create a
 // session, see its QR image rotate and only the edge taken lit, let the emulator's phone scan it, watch
 // the inspector follow it to ready, see a media job finish, survive a page on another origin that tries
-// to log it out, log out and find the active state in view with nothing lit.
+// to log it out, log out and find the active state in view with nothing lit. A multi-device session
+// made from the same form shows its QR image and, after "link with phone number", its XXXX-XXXX code,
+// which the emulator's MD phone types from a button: the inspector draws the MD machine and follows it.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { type RunningServe, startServe } from '../support/serve.ts';
 
 const ARTIFACTS = 'test-artifacts';
 const PHONE = '491533334444';
+const MD_PHONE = '15557654321';
 const VIEWPORT = { width: 1400, height: 1000 };
 
 /** The page that another origin serves: it tries to log the session out and delete it. */
@@ -240,6 +243,80 @@ describe('walink serve in a browser', () => {
     // Everything the page loaded came from walink itself.
     const origin = new URL(serve.url).origin;
     expect(requests.filter((url) => !url.startsWith(origin))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 60_000);
+  it('pairs a multi-device session by a pair code from the page, the inspector drawing the MD machine', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+    });
+    await page.goto(`${serve.url}/#token=${token}`);
+    await page.locator('#live.on').waitFor();
+    await page.fill('#new-session-name', 'mdpage');
+    await page.selectOption('#new-session-protocol', 'md');
+    await page.click('#create-session');
+
+    const card = page.locator('li[data-session="mdpage"]');
+    expect(await card.locator('.protocol').textContent()).toBe('MD');
+    // The QR image loads, and the inspector now draws the MD machine with the QR state lit.
+    const qr = card.locator('img.qr-image');
+    await qr.waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    expect(await qr.getAttribute('data-qr-text')).toMatch(/^https:\/\/wa\.me\/settings\/linked_devices#/);
+    await page.locator('#diagram[data-machine="md-session"][data-ready="true"] svg').waitFor();
+    expect(await page.locator('#machine-name').textContent()).toBe('md-session');
+    await page.locator('g[id="state:online.pairing.qr.showing"].active').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.locator('g[id="state:online.pairing.code.idle"].active').count()).toBe(1);
+
+    // A bad number is refused with the reason; the right one shows the code with its lifetime.
+    await card.locator('input.phone').fill('0123');
+    await card.locator('button:text("Link with phone number")').click();
+    await expect.poll(() => page.locator('#form-error').textContent()).toMatch(/^phone: /);
+    await card.locator('input.phone').fill(`+${MD_PHONE}`);
+    await card.locator('button:text("Link with phone number")').click();
+    const code = card.locator('.pair-code');
+    await code.waitFor({ timeout: 15_000 });
+    expect(await code.textContent()).toMatch(/^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$/);
+    expect(await card.locator('.pair-code-part .countdown').textContent()).toMatch(
+      new RegExp(`^type it on \\+${MD_PHONE}'s phone, 1[78]\\d s left$`),
+    );
+    await page.locator('g[id="state:online.pairing.code.pending.live.waitingForPhone"].active').waitFor();
+    expect(await page.locator('g[id="state:online.pairing.qr.showing"].active').count()).toBe(1);
+    await page.screenshot({ path: `${ARTIFACTS}/serve-md-pair-code.png` });
+
+    // The emulator's phone of that number types the code: paired, 515, login, ready.
+    await card.locator('button:text("Type the code on the emulator\'s phone")').click();
+    await page.locator('g[id="state:online.ready"].active').waitFor({ timeout: 15_000 });
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 10_000 }).toBe('online.ready');
+    expect(await card.locator('.pair-code').count()).toBe(0);
+    expect(await card.textContent()).toContain(`${MD_PHONE}:1@s.whatsapp.net`);
+    const phone = (await (
+      await fetch(
+        `${((await api('GET', '/api/info')) as { emulator: string }).emulator}/md/phones/${MD_PHONE}`,
+      )
+    ).json()) as {
+      devices: { platform: string }[];
+    };
+    expect(phone.devices).toHaveLength(1);
+    // The event log shows the pairing, secrets redacted.
+    const log = page.locator('#event-log');
+    await expect.poll(() => log.textContent()).toContain('server.pairSuccess');
+    expect(await log.textContent()).not.toMatch(/"(privateKey|advSecret)":"(?!\[redacted\])/);
+    await page.screenshot({ path: `${ARTIFACTS}/serve-md-ready.png` });
+
+    // Back on a legacy session the legacy machine is drawn again.
+    if ((await page.locator('li[data-session="browser"]').count()) > 0) {
+      await page.click('li[data-session="browser"] .name');
+      await page.locator('#diagram[data-machine="session"][data-ready="true"] svg').waitFor();
+    }
     expect(pageErrors).toEqual([]);
     await context.close();
   }, 60_000);
