@@ -10,8 +10,6 @@ export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
   'md-session': mdSessionMachine,
   /** The emulator's per-connection server logic (emulator/legacy/connection-machine.ts). */
   connection: connectionMachine,
-  /** The multi-device companion (machines/md/md-session.ts). */
-  'md-session': mdSessionMachine,
 };
 
 export function machineNames(): string[] {
