@@ -104,11 +104,7 @@ describe('an MD session under SIGKILL', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each([
-    ['online.storing'],
-    ['online.awaitingRestart'],
-    ['online.uploadingPreKeys'],
-  ])(
+  it.each([['online.storing'], ['online.awaitingRestart'], ['online.uploadingPreKeys']])(
     'killed at %s: a whole file, no lost device, no pre-key only the server has; the next run goes on',
     async (step) => {
       const phone = `1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
