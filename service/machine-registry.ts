@@ -1,11 +1,13 @@
 // The machines walink can draw and inspect, by name (`walink diagram session`).
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { connectionMachine } from '../emulator/index.ts';
-import { sessionMachine } from '../machines/index.ts';
+import { mdSessionMachine, sessionMachine } from '../machines/index.ts';
 
 export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
   /** The client session (machines/legacy/session.ts). */
   session: sessionMachine,
+  /** The multi-device companion (machines/md/md-session.ts). */
+  'md-session': mdSessionMachine,
   /** The emulator's per-connection server logic (emulator/legacy/connection-machine.ts). */
   connection: connectionMachine,
 };
