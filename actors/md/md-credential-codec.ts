@@ -41,6 +41,7 @@ interface StoredMdRecord {
     preKeys: (StoredKeyPair & { keyId: number })[];
     sessions: Record<string, string>;
     identities: Record<string, string>;
+    senderKeys: Record<string, string>;
   };
   appStateKeys: {
     keyId: string;
@@ -81,6 +82,7 @@ export function serializeMdRecord(record: MdCredentialRecord): string {
     signal: {
       preKeys: record.signal.preKeys.map((key) => ({ keyId: key.keyId, ...pairOut(key.keyPair) })),
       sessions: Object.fromEntries(Object.entries(record.signal.sessions)),
+      senderKeys: Object.fromEntries(Object.entries(record.signal.senderKeys)),
       identities: Object.fromEntries(
         Object.entries(record.signal.identities).map(([address, key]) => [address, toBase64(key)]),
       ),
@@ -263,6 +265,20 @@ export function parseMdRecord(text: string, where: string): MdCredentialRecord {
       return [address, json];
     }),
   );
+  // Added within version 1: a record written before group messages has none.
+  const senderKeys: Record<string, string> = Object.fromEntries(
+    Object.entries(
+      signal.senderKeys === undefined ? {} : r.object(signal.senderKeys, 'signal.senderKeys'),
+    ).map(([name, key]) => {
+      const json = r.string(key, `signal.senderKeys[${name}]`);
+      try {
+        JSON.parse(json);
+      } catch {
+        r.fail(`signal.senderKeys[${name}] is not a sender key record`);
+      }
+      return [name, json];
+    }),
+  );
   const identities: Record<string, Uint8Array> = Object.fromEntries(
     Object.entries(r.object(signal.identities, 'signal.identities')).map(([address, key]) => [
       address,
@@ -275,7 +291,7 @@ export function parseMdRecord(text: string, where: string): MdCredentialRecord {
   if (new Set(preKeys.map((k) => k.keyId)).size !== preKeys.length) r.fail('signal.preKeys repeats a key id');
   return {
     credentials: readCredentials(r, top.credentials),
-    signal: { sessions, identities, preKeys },
+    signal: { sessions, identities, preKeys, senderKeys },
     appStateKeys: r
       .array(top.appStateKeys, 'appStateKeys')
       .map((k, i) => readAppStateKey(r, k, `appStateKeys[${i}]`)),
