@@ -100,11 +100,14 @@ export function mdSignalAddress(jid: string): SignalAddress {
   };
 }
 
+function isGroupJid(jid: string): boolean {
+  const server = mdCodec.tryParseMdJid(jid)?.server;
+  return server === 'g.us' || server === 'broadcast';
+}
+
 /** The device that encrypted the message: the participant in a group, else the sender. */
 export function mdSenderJid(envelope: MdEnvelope): string {
-  const chat = mdCodec.tryParseMdJid(envelope.from);
-  const group = chat?.server === 'g.us' || chat?.server === 'broadcast';
-  if (group) {
+  if (isGroupJid(envelope.from)) {
     if (!envelope.participant) throw new CodecError('MISSING_ATTR', 'a group message without a participant');
     return envelope.participant;
   }
@@ -181,9 +184,19 @@ async function decryptEnvelope(envelope: MdEnvelope, store: MdDecryptStore): Pro
     if ('failed' in part && !group) return part.failed;
     if ('message' in part) {
       const distribution = part.message.senderKeyDistributionMessage;
-      if (distribution?.axolotlSenderKeyDistributionMessage && store.storeSenderKey && store.loadSenderKey) {
+      const groupJid = isGroupJid(envelope.from) ? envelope.from : distribution?.groupId;
+      // In a group's own stanza the key is for that group only, whatever groupId claims.
+      const forThisGroup =
+        !isGroupJid(envelope.from) || !distribution?.groupId || distribution.groupId === envelope.from;
+      if (
+        groupJid &&
+        forThisGroup &&
+        distribution?.axolotlSenderKeyDistributionMessage &&
+        store.storeSenderKey &&
+        store.loadSenderKey
+      ) {
         // §12.6: the member's sender key, for this group's skmsgs from this device.
-        const name = senderKeyName(distribution.groupId || envelope.from, sender);
+        const name = senderKeyName(groupJid, sender);
         try {
           const previous = store.loadSenderKey(name);
           const record = processSenderKeyDistribution(

@@ -56,6 +56,19 @@ const pairOut = (pair: X25519KeyPair): StoredKeyPair => ({
   public: toBase64(pair.publicKey),
 });
 
+// Every message saves the whole record, and its pre-keys rarely change: their stored form is kept per key
+// object (a pre-key's bytes are never changed in place; a new key is a new object).
+const storedPreKeys = new WeakMap<SignalPreKey, StoredKeyPair & { keyId: number }>();
+
+function storedPreKey(key: SignalPreKey): StoredKeyPair & { keyId: number } {
+  let stored = storedPreKeys.get(key);
+  if (!stored || stored.keyId !== key.keyId) {
+    stored = { keyId: key.keyId, ...pairOut(key.keyPair) };
+    storedPreKeys.set(key, stored);
+  }
+  return stored;
+}
+
 export function serializeMdRecord(record: MdCredentialRecord): string {
   const c = record.credentials;
   const stored: StoredMdRecord = {
@@ -80,7 +93,7 @@ export function serializeMdRecord(record: MdCredentialRecord): string {
       firstUnuploadedPreKeyId: c.firstUnuploadedPreKeyId,
     },
     signal: {
-      preKeys: record.signal.preKeys.map((key) => ({ keyId: key.keyId, ...pairOut(key.keyPair) })),
+      preKeys: record.signal.preKeys.map(storedPreKey),
       sessions: Object.fromEntries(Object.entries(record.signal.sessions)),
       senderKeys: Object.fromEntries(Object.entries(record.signal.senderKeys)),
       identities: Object.fromEntries(

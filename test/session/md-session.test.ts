@@ -47,6 +47,8 @@ async function mdSession(store = newStore()) {
     url: emulator.mdWsUrl,
     rootPublicKey: emulator.md.rootPublicKey,
     store,
+    // Reconnects after a dropped socket come quickly here (the backoff itself is the machine's, tested there).
+    timing: { backoffBase: 20, backoffMax: 100 },
   });
   sessions.push(session);
   const events: SessionAppEvent[] = [];
@@ -260,6 +262,20 @@ describe('an MD session meets what the server and phone do', () => {
     const state = await first.session.waitFor((st) => st.resting, 10_000);
     expect(state).toMatchObject({ name: 'conflict', reason: 'replaced' });
     expect(second.session.state.tags).toContain('ready');
+  }, 30_000);
+
+  it('a socket dropped before pair-device and again after <success>: reconnects each time, then ready', async () => {
+    await start();
+    await http(emulator.url, 'POST', '/md/faults', { kind: 'closeSocket', at: 'pair-device' });
+    const s = await mdSession();
+    const qr = await s.next('qr', 10_000);
+    expect(s.events.some((event) => event.type === 'reconnecting')).toBe(true);
+    await http(emulator.url, 'POST', '/md/faults', { kind: 'closeSocket', at: 'success' });
+    await http(emulator.url, 'POST', `/md/phones/${PHONE}/scan`, { qr: qr.text });
+    await s.session.waitFor(isReady, 15_000);
+    const names = stateNames(s.events);
+    expect(names.filter((name) => name === 'reconnecting')).toHaveLength(2);
+    expect(names.filter((name) => name === 'online.loggingIn').length).toBeGreaterThanOrEqual(2);
   }, 30_000);
 
   it('<failure reason=405> at registration rests in failed(clientOutdated) (§8.3)', async () => {

@@ -398,6 +398,52 @@ describe('decryptMdMessage', () => {
       kind: 'undecryptable',
       reason: 'no-sender-key',
     });
+    // A key handed out in a pairwise stanza of its own counts for the group it names; a group's stanza
+    // cannot plant a key for another group.
+    const carol = new TestSender('15550004444', ME);
+    let theirKey = newSenderKey();
+    const theirs = (text: string) => {
+      const out = senderKeyEncrypt(theirKey, padMessage(codec.encodeMessage({ conversation: text })));
+      theirKey = out.record;
+      return codec.mdNode('enc', { v: '2', type: 'skmsg' }, out.message);
+    };
+    const OTHER = '120363000000000002@g.us';
+    const planted = await carol.encrypt(
+      {
+        senderKeyDistributionMessage: {
+          groupId: OTHER,
+          axolotlSenderKeyDistributionMessage: senderKeyDistributionOf(theirKey),
+        },
+      },
+      () => bundleOf(restarted.state),
+    );
+    const inGroup = { from: GROUP, participant: '15550004444@s.whatsapp.net', t: '1' };
+    await decryptMdMessage(
+      codec.mdNode('message', { ...inGroup, id: 'P1' }, [
+        codec.mdNode('enc', { v: '2', type: planted.type }, planted.body),
+      ]),
+      restarted.signal,
+    );
+    expect(
+      restarted.signal.loadSenderKey(md.senderKeyName(OTHER, { name: '15550004444', deviceId: 0 })),
+    ).toBeNull();
+    const direct = await carol.encrypt(
+      {
+        senderKeyDistributionMessage: {
+          groupId: OTHER,
+          axolotlSenderKeyDistributionMessage: senderKeyDistributionOf(theirKey),
+        },
+      },
+      () => bundleOf(restarted.state),
+    );
+    await decryptMdMessage(carol.stanza('P2', direct), restarted.signal);
+    const inOther = codec.mdNode('message', { ...inGroup, from: OTHER, id: 'P3' }, [
+      theirs('in the other group'),
+    ]);
+    expect(await decryptMdMessage(inOther, restarted.signal)).toEqual({
+      kind: 'text',
+      text: 'in the other group',
+    });
     const plain = new MemorySignalKeyStore({ registrationId: 1, identityKeyPair: x25519KeyPair() });
     expect(await decryptMdMessage(stanza('G5', [skmsg('y')]), plain)).toEqual({
       kind: 'undecryptable',

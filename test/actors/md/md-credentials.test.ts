@@ -375,7 +375,7 @@ describe('MD records in the legacy stores', () => {
 
     it('holds the MD record sealed: no key, secret or session in the clear; another key is NO_KEY', async () => {
       const sealing = randomBytes(32);
-      const store = new RedisCredentialStore(redis, 'md-alice', sealing, undefined, MD_CREDENTIAL_CODEC);
+      const store = new RedisCredentialStore(redis, 'md-alice', sealing, { codec: MD_CREDENTIAL_CODEC });
       expect(await store.load()).toBeNull();
       const record = fullRecord();
       await store.save(record);
@@ -387,7 +387,7 @@ describe('MD records in the legacy stores', () => {
       for (const secret of secrets.bytes) expect(raw.includes(Buffer.from(secret))).toBe(false);
       expect(text).not.toContain('"protocol"');
       await expect(
-        new RedisCredentialStore(redis, 'md-alice', randomBytes(32), undefined, MD_CREDENTIAL_CODEC).load(),
+        new RedisCredentialStore(redis, 'md-alice', randomBytes(32), { codec: MD_CREDENTIAL_CODEC }).load(),
       ).rejects.toMatchObject({ name: 'CredentialError', code: 'NO_KEY' });
       // A legacy session of that name would not take the MD record for its own.
       await expect(new RedisCredentialStore(redis, 'md-alice', sealing).load()).rejects.toMatchObject({
