@@ -145,6 +145,10 @@ describe('an MD session against the emulator', () => {
     const code = await s.next('pairCode', 15_000);
     expect(code.code).toMatch(/^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$/);
     expect(code.ttl).toBe(180_000);
+    // A subscriber that comes while the code is up gets it first, as it would the QR code.
+    const late: SessionAppEvent[] = [];
+    s.session.events$.subscribe((event) => late.push(event)).unsubscribe();
+    expect(late.map((event) => event.type)).toEqual(['qr', 'pairCode']);
     const typed = await http(emulator.url, 'POST', `/md/phones/${PHONE}/link-code`, { code: code.code });
     expect(typed.status).toBe(200);
     await s.session.waitFor(isReady, 15_000);
