@@ -10,14 +10,18 @@ const WORKERS = Number(process.env.WALINK_TEST_WORKERS) || 3;
 const SLOW_FIRST = [
   'test/model/',
   'test/emulator/md/hostile.test.ts',
-  'test/workers/bullmq.test.ts',
-  'test/cli/start.test.ts',
-  'test/session/session-e2e.test.ts',
-  'test/workers/media-cli.test.ts',
-  'test/workers/redis-outage.test.ts',
   'test/codec/properties.test.ts',
+  'test/cli/start-md.test.ts',
+  'test/workers/bullmq.test.ts',
   'test/service/serve-page.test.ts',
   'test/actors/credential-store.test.ts',
+  'test/cli/start.test.ts',
+  'test/actors/md/md-credential-kill.test.ts',
+  'test/session/md-credential-kill.test.ts',
+  'test/session/session-e2e.test.ts',
+  'test/workers/media-cli.test.ts',
+  'test/emulator/md/conformance.test.ts',
+  'test/workers/redis-outage.test.ts',
 ];
 
 function rank(spec: TestSpecification): number {
