@@ -1,6 +1,7 @@
 // walink's front door: what an application needs to run sessions. Everything here is re-exported from
 // the folders' own front doors (actors/, workers/, emulator/, machines/, codec/); README "The library".
 export {
+  type CreateMdSessionOptions,
   type CreateSessionOptions,
   type CredentialCodec,
   CredentialError,
@@ -10,6 +11,7 @@ export {
   generateMdCredentials,
   type ManagedEvent,
   MD_CREDENTIAL_CODEC,
+  type MdAppEvent,
   type MdCredentialRecord,
   MdDeviceStore,
   MemoryCredentialStore,
@@ -20,6 +22,7 @@ export {
   type SessionAppEvent,
   SessionManager,
   type SessionManagerOptions,
+  type SessionPairCode,
   type SessionQr,
   type SessionState,
 } from './actors/index.ts';

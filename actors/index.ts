@@ -37,6 +37,7 @@ export {
   CREDENTIALS_KEY_ENV,
   credentialsKeyFromEnv,
   RedisCredentialStore,
+  type RedisCredentialStoreOptions,
 } from './redis-credential-store.ts';
 export { createSession } from './session.ts';
 export {

@@ -27,19 +27,31 @@ export function credentialsKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buf
   return key;
 }
 
+export interface RedisCredentialStoreOptions<T> {
+  /** Before the session name in the Redis key (default `walink:credentials:`). */
+  prefix?: string;
+  /** Which protocol's record the value holds (default legacy; MD_CREDENTIAL_CODEC for MD sessions). */
+  codec?: CredentialCodec<T>;
+}
+
 /** One sealed value per session; the codec says which protocol's record it holds (legacy by default). */
 export class RedisCredentialStore<T = Credentials> implements CredentialStore<T> {
   readonly location: string;
   private readonly key: string;
+  private readonly codec: CredentialCodec<T>;
 
+  /** `options` is the key prefix (a string), or `{ prefix?, codec? }`. */
   constructor(
     private readonly redis: Redis,
     sessionName: string,
     private readonly sealingKey: Uint8Array,
-    prefix = 'walink:credentials:',
-    private readonly codec: CredentialCodec<T> = LEGACY_CREDENTIAL_CODEC as unknown as CredentialCodec<T>,
+    options: string | RedisCredentialStoreOptions<T> = {},
+    codec?: CredentialCodec<T>,
   ) {
     if (sealingKey.length !== 32) throw new CredentialError('NO_KEY', 'the sealing key must be 32 bytes');
+    const { prefix = 'walink:credentials:', codec: given } =
+      typeof options === 'string' ? { prefix: options } : options;
+    this.codec = codec ?? given ?? (LEGACY_CREDENTIAL_CODEC as unknown as CredentialCodec<T>);
     this.key = `${prefix}${sessionName}`;
     this.location = `redis key ${this.key}`;
   }

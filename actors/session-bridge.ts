@@ -49,6 +49,8 @@ export interface SessionRuntime<TSnapshot extends BridgedSnapshot> {
 export class SessionEventStream {
   private readonly live = new Subject<SessionAppEvent>();
   private currentQr: Extract<SessionAppEvent, { type: 'qr' }> | null = null;
+  /** The multi-device pair code that is up (replayed like the QR code: it is something to act on). */
+  private currentPairCode: Extract<SessionAppEvent, { type: 'pairCode' }> | null = null;
 
   readonly events$ = new Observable<SessionAppEvent>((subscriber) => {
     // Events told while the replay is delivered wait behind it, so the order holds.
@@ -60,6 +62,7 @@ export class SessionEventStream {
       complete: () => subscriber.complete(),
     });
     if (this.currentQr) subscriber.next(this.currentQr);
+    if (this.currentPairCode) subscriber.next(this.currentPairCode);
     while (waiting.length > 0) subscriber.next(waiting.shift()!);
     replaying = false;
     return subscription;
@@ -74,12 +77,18 @@ export class SessionEventStream {
 
   tell(event: SessionAppEvent): void {
     if (event.type === 'qr') this.currentQr = event;
+    if (event.type === 'pairCode') this.currentPairCode = event;
     this.live.next(event);
   }
 
   /** The code is gone (scanned, expired or its socket closed). */
   qrGone(): void {
     this.currentQr = null;
+  }
+
+  /** The pair code is gone (typed, expired, replaced or refused). */
+  pairCodeGone(): void {
+    this.currentPairCode = null;
   }
 
   error(error: unknown): void {
@@ -149,6 +158,7 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
   const state$ = new BehaviorSubject<SessionState>(current());
   const publish = (state: SessionState) => {
     if (!state.tags.includes('needsScan')) events.qrGone();
+    if (!state.tags.includes('needsCode')) events.pairCodeGone();
     const previous = state$.value.name;
     if (state.name === previous) return;
     events.tell({ type: 'state', state: state.name, previous: previous === STARTING ? null : previous });

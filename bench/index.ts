@@ -1,6 +1,7 @@
-// `npm run bench [area…]`: runs each area's benchmark and prints one JSON document on stdout.
-// Progress goes to stderr so the JSON stays machine-readable.
-import { existsSync } from 'node:fs';
+// `npm run -s bench [area…] [--out file.json]`: runs each area's benchmark and prints one JSON document on
+// stdout (and into the file with --out, which `npm run bench:table` turns into the README's table). Progress
+// goes to stderr so the JSON stays machine-readable.
+import { existsSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +19,14 @@ const AREAS = [
 
 type Bench = { run(): Promise<Record<string, unknown>> };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const outAt = args.indexOf('--out');
+const outFile = outAt >= 0 ? args[outAt + 1] : undefined;
+if (outAt >= 0 && !outFile) {
+  console.error('bench: --out needs a file name');
+  process.exit(2);
+}
+const wanted = outAt >= 0 ? args.filter((_, i) => i !== outAt && i !== outAt + 1) : args;
 const areas = wanted.length > 0 ? AREAS.filter((a) => wanted.includes(a)) : AREAS;
 const unknown = wanted.filter((a) => !(AREAS as readonly string[]).includes(a));
 if (unknown.length > 0) {
@@ -59,4 +67,6 @@ const machine = {
   date: new Date().toISOString().slice(0, 10),
   loadAverage: { start: loadAtStart, end: loadavg().map((l) => +l.toFixed(2)) },
 };
-console.log(JSON.stringify({ machine, results }, null, 2));
+const text = JSON.stringify({ machine, results }, null, 2);
+if (outFile) writeFileSync(outFile, `${text}\n`);
+console.log(text);

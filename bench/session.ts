@@ -1,7 +1,7 @@
 // The session's numbers: frames verified+decrypted+decoded per second through the protocol and the ready
 // machine (beside the bare primitives as a reference), restore time from socket open to ready, and a
 // scale run with many sessions in this process against the emulator in another process.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -153,7 +153,7 @@ function collectGarbage(): void {
   gc();
 }
 
-async function scale(count: number): Promise<Record<string, unknown>> {
+export async function scale(count: number): Promise<Record<string, unknown>> {
   const child = spawn(process.execPath, ['bin/walink.js', 'emulator', '--port', '0', '--ref-ttl', '120000'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -214,11 +214,74 @@ async function scale(count: number): Promise<Record<string, unknown>> {
   }
 }
 
+/** The open-file limit of a process started here (each session holds one socket, so it caps the count). */
+function fdLimit(): number {
+  const result = spawnSync('bash', ['-c', 'ulimit -Sn $(ulimit -Hn) 2>/dev/null; ulimit -Sn'], {
+    encoding: 'utf8',
+  });
+  const limit = Number(result.stdout.trim());
+  return Number.isFinite(limit) ? limit : 1024;
+}
+
+/**
+ * One scale point in a fresh process (bench/session-scale-child.ts) whose soft open-file limit is raised to
+ * the hard one, so that each point's RSS is its own and not what an earlier point left in the allocator.
+ */
+function scalePoint(count: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        'ulimit -Sn $(ulimit -Hn) 2>/dev/null; exec "$0" bin/run-ts.js bench/session-scale-child.ts "$1"',
+        process.execPath,
+        String(count),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the scale run of ${count} sessions exited with ${code}`));
+      else resolve(JSON.parse(out) as Record<string, unknown>);
+    });
+  });
+}
+
+async function scaleRun(requested: number): Promise<Record<string, unknown>> {
+  // The emulator's child process holds the other end of every socket under the same limit.
+  const limit = fdLimit();
+  const ceiling = limit - 200;
+  const count = Math.min(requested, ceiling);
+  const small = await scalePoint(Math.min(1000, count));
+  if (count <= 1000) return { ...small, openFileLimit: limit };
+  const large = await scalePoint(count);
+  const rss = (point: Record<string, unknown>) => point.processRssMiBAllReady as number;
+  const slope = ((rss(large) - rss(small)) * 1024) / (count - (small.sessions as number));
+  return {
+    ...large,
+    requested,
+    openFileLimit: limit,
+    ...(count < requested
+      ? {
+          cappedBy: `the hard open-file limit ${limit} of this machine (one socket per session in each process)`,
+          rssMiBAt20000ByTheSlope: round(rss(large) + ((20_000 - count) * slope) / 1024),
+        }
+      : {}),
+    rssMiBPerSession: round(rss(large) / count, 4),
+    slopeKiBPerSession: round(slope),
+    slopeBetween: `${small.sessions} and ${count} sessions (process RSS, all ready)`,
+    smallPoint: small,
+  };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const count = Number(process.env.WALINK_BENCH_SESSIONS ?? 1000);
   return {
     frames: frameStream(),
     restore: await restoreTime(),
-    scale: await scale(count),
+    scale: await scaleRun(count),
   };
 }

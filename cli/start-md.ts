@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Session } from '../actors/index.ts';
 import type { Emulator } from '../emulator/index.ts';
 import type { Printer } from './session-printer.ts';
+import { shellQuote } from './terminal-text.ts';
 import { UsageError } from './usage.ts';
 
 export interface StartMdOptions {
@@ -126,11 +127,23 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
         );
       }
       if (!codePhone) phoneActs('scan', `/md/phones/${scanner}/scan`, { qr: event.text });
+      if (!codePhone && emulator && !options.autoScan && !options.json) {
+        const body = shellQuote(JSON.stringify({ qr: event.text }));
+        note(
+          `scan it: curl -X POST ${emulator.url}/md/phones/${scanner}/scan -H 'content-type: application/json' -d ${body}`,
+        );
+      }
     } else if (event.type === 'pairCode' && codePhone) {
       if (emulator && options.autoScan) {
         note(`the emulator's phone +${codePhone} types ${event.code} in ${options.scanAfter / 1000} s`);
       }
       phoneActs('type the code', `/md/phones/${codePhone}/link-code`, { code: event.code });
+      if (emulator && !options.autoScan && !options.json) {
+        const body = shellQuote(JSON.stringify({ code: event.code }));
+        note(
+          `type it: curl -X POST ${emulator.url}/md/phones/${codePhone}/link-code -H 'content-type: application/json' -d ${body}`,
+        );
+      }
     } else if (event.type === 'md.ready' && emulator) {
       note(
         `try: curl -X POST ${emulator.url}/md/phones/${event.jid.split(':')[0]}/messages -H 'content-type: application/json' -d '{"from": "491700000000@s.whatsapp.net", "text": "hi"}'`,

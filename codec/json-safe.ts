@@ -8,10 +8,12 @@ const SECRET_FIELDS = new Set([
   'clientToken',
   'serverToken',
   'browserToken',
+  // Every private key: legacy pairing pairs, and the MD noise, identity, signed pre-key and pair-code
+  // ephemeral pairs (docs/protocol-md.md §15).
   'privateKey',
-  // multi-device: the adv secret keys pair-success's HMAC (docs/protocol-md.md §6.5); app-state sync key
-  // data arrives inside `server.message` events (§13), which the inspector shows.
+  // MD: the HMAC key of pair-success, in the QR code only (docs/protocol-md.md §6.2, §6.5).
   'advSecret',
+  // MD: app-state sync keys shared by the phone (docs/protocol-md.md §13), inside `server.message` events.
   'keyData',
 ]);
 

@@ -21,7 +21,8 @@ export function aesCbcEncrypt(
   }
   const cipher = createCipheriv('aes-256-cbc', key, iv);
   cipher.setAutoPadding(padding);
-  return new Uint8Array(Buffer.concat([cipher.update(plaintext), cipher.final()]));
+  // A view of the one concatenation (no second copy into a fresh Uint8Array).
+  return asView(Buffer.concat([cipher.update(plaintext), cipher.final()]));
 }
 
 export function aesCbcDecrypt(
@@ -39,11 +40,22 @@ export function aesCbcDecrypt(
     );
   }
   const decipher = createDecipheriv('aes-256-cbc', key, iv);
-  decipher.setAutoPadding(options.padding ?? true);
-  try {
-    return new Uint8Array(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
-  } catch {
-    // OpenSSL's "bad decrypt": the only thing final() can reject here is the padding.
-    throw new CryptoError('BAD_PADDING', 'AES-CBC plaintext is not PKCS7-padded');
+  // The padding is checked here rather than by OpenSSL: then update() gives every block at once and the
+  // plaintext is a view of its output, with no concatenation and no copy.
+  decipher.setAutoPadding(false);
+  const blocks = decipher.update(ciphertext);
+  decipher.final();
+  if (!(options.padding ?? true)) return asView(blocks);
+  const pad = blocks[blocks.length - 1]!;
+  let bad = pad === 0 || pad > 16 ? 1 : 0;
+  for (let i = 1; i <= 16; i++) {
+    // every pad byte equals the pad length (all 16 are read whatever the pad, like OpenSSL's check)
+    if (i <= pad && blocks[blocks.length - i] !== pad) bad = 1;
   }
+  if (bad) throw new CryptoError('BAD_PADDING', 'AES-CBC plaintext is not PKCS7-padded');
+  return new Uint8Array(blocks.buffer, blocks.byteOffset, blocks.length - pad);
+}
+
+function asView(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }

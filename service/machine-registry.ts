@@ -6,10 +6,10 @@ import { mdSessionMachine, sessionMachine } from '../machines/index.ts';
 export const MACHINES: Readonly<Record<string, AnyStateMachine>> = {
   /** The client session (machines/legacy/session.ts). */
   session: sessionMachine,
-  /** The emulator's per-connection server logic (emulator/legacy/connection-machine.ts). */
-  connection: connectionMachine,
   /** The multi-device companion (machines/md/md-session.ts). */
   'md-session': mdSessionMachine,
+  /** The emulator's per-connection server logic (emulator/legacy/connection-machine.ts). */
+  connection: connectionMachine,
 };
 
 export function machineNames(): string[] {

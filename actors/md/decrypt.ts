@@ -6,9 +6,13 @@
 import { CodecError, type md, md as mdCodec } from '../../codec/index.ts';
 import { isCryptoError } from '../../crypto/index.ts';
 import {
+  parseSenderKeyRecord,
+  processSenderKeyDistribution,
   type SignalAddress,
   type SignalKeyStore,
   type SignalMessageType,
+  senderKeyDecrypt,
+  serializeSenderKeyRecord,
   signalDecrypt,
   unpadMessage,
 } from '../../crypto/md/index.ts';
@@ -41,8 +45,15 @@ export interface MdEnvelope {
   encs: MdEnc[];
 }
 
-/** A companion that decrypts through a store with batch() (MdSignalStore) saves once per message. */
-export type MdDecryptStore = SignalKeyStore & { batch?<T>(task: () => Promise<T>): Promise<T> };
+/**
+ * A companion that decrypts through a store with batch() (MdSignalStore) saves once per message; one with
+ * sender keys reads group messages.
+ */
+export type MdDecryptStore = SignalKeyStore & {
+  batch?<T>(task: () => Promise<T>): Promise<T>;
+  loadSenderKey?(name: string): string | null;
+  storeSenderKey?(name: string, record: string): Promise<void>;
+};
 
 /** Reads a `<message>` stanza. CodecError BAD_NODE / MISSING_ATTR / BAD_ATTR when it is not one. */
 export function parseMdEnvelope(node: md.MdNode): MdEnvelope {
@@ -89,11 +100,14 @@ export function mdSignalAddress(jid: string): SignalAddress {
   };
 }
 
+function isGroupJid(jid: string): boolean {
+  const server = mdCodec.tryParseMdJid(jid)?.server;
+  return server === 'g.us' || server === 'broadcast';
+}
+
 /** The device that encrypted the message: the participant in a group, else the sender. */
 export function mdSenderJid(envelope: MdEnvelope): string {
-  const chat = mdCodec.tryParseMdJid(envelope.from);
-  const group = chat?.server === 'g.us' || chat?.server === 'broadcast';
-  if (group) {
+  if (isGroupJid(envelope.from)) {
     if (!envelope.participant) throw new CodecError('MISSING_ATTR', 'a group message without a participant');
     return envelope.participant;
   }
@@ -122,43 +136,103 @@ function reasonOf(error: unknown): MdUndecryptableReason {
   }
 }
 
-async function decryptEnvelope(envelope: MdEnvelope, store: SignalKeyStore): Promise<MdDecryptedContent> {
+/** Decrypts one Signal part to a Message: the padding stripped (§12.3), the protobuf read. */
+async function readPart(
+  decrypt: () => Promise<Uint8Array>,
+): Promise<{ message: md.Message } | { failed: MdDecryptedContent }> {
+  let plaintext: Uint8Array;
+  try {
+    plaintext = unpadMessage(await decrypt());
+  } catch (error) {
+    // Never the error's message as a whole: a library message may describe key material.
+    return { failed: undecryptable(reasonOf(error), isCryptoError(error) ? error.code : undefined) };
+  }
+  try {
+    return { message: mdCodec.decodeMessage(plaintext) };
+  } catch {
+    return { failed: undecryptable('bad-protobuf') };
+  }
+}
+
+const isV2 = (enc: MdEnc) => (enc.v ?? 2) === 2;
+
+/** The sender key store's name for one member's key in one group (§12.6). */
+export function senderKeyName(group: string, sender: SignalAddress): string {
+  return `${group}::${sender.name}.${sender.deviceId}`;
+}
+
+async function decryptEnvelope(envelope: MdEnvelope, store: MdDecryptStore): Promise<MdDecryptedContent> {
   let sender: SignalAddress;
   try {
     sender = mdSignalAddress(mdSenderJid(envelope));
   } catch (error) {
     return undecryptable('bad-stanza', (error as Error).message);
   }
-  const direct = envelope.encs.find(
-    (enc) => (enc.v ?? 2) === 2 && (enc.type === 'pkmsg' || enc.type === 'msg'),
-  );
-  if (!direct) {
-    if (envelope.encs.some((enc) => enc.type === 'skmsg')) return undecryptable('group-unsupported');
+  const direct = envelope.encs.find((enc) => isV2(enc) && (enc.type === 'pkmsg' || enc.type === 'msg'));
+  const group = envelope.encs.find((enc) => isV2(enc) && enc.type === 'skmsg');
+  if (!direct && !group) {
     return undecryptable(
       'no-enc',
-      envelope.encs.map((enc) => `${enc.type} v${enc.v}`).join(', ') || undefined,
+      envelope.encs.map((enc) => `${enc.type} v${enc.v ?? 2}`).join(', ') || undefined,
     );
   }
-  let plaintext: Uint8Array;
-  try {
-    plaintext = unpadMessage(
-      await signalDecrypt(store, sender, direct.type as SignalMessageType, direct.body),
+  let directContent: MdDecryptedContent | undefined;
+  if (direct) {
+    const part = await readPart(() =>
+      signalDecrypt(store, sender, direct.type as SignalMessageType, direct.body),
     );
-  } catch (error) {
-    // Never the error's message as a whole: a library message may describe key material.
-    return undecryptable(reasonOf(error), isCryptoError(error) ? error.code : undefined);
+    if ('failed' in part && !group) return part.failed;
+    if ('message' in part) {
+      const distribution = part.message.senderKeyDistributionMessage;
+      const groupJid = isGroupJid(envelope.from) ? envelope.from : distribution?.groupId;
+      // In a group's own stanza the key is for that group only, whatever groupId claims.
+      const forThisGroup =
+        !isGroupJid(envelope.from) || !distribution?.groupId || distribution.groupId === envelope.from;
+      if (
+        groupJid &&
+        forThisGroup &&
+        distribution?.axolotlSenderKeyDistributionMessage &&
+        store.storeSenderKey &&
+        store.loadSenderKey
+      ) {
+        // §12.6: the member's sender key, for this group's skmsgs from this device.
+        const name = senderKeyName(groupJid, sender);
+        try {
+          const previous = store.loadSenderKey(name);
+          const record = processSenderKeyDistribution(
+            previous ? parseSenderKeyRecord(previous) : null,
+            distribution.axolotlSenderKeyDistributionMessage,
+          );
+          await store.storeSenderKey(name, serializeSenderKeyRecord(record));
+        } catch {
+          // A distribution that does not parse: the skmsg below will say no-sender-key.
+        }
+      }
+      directContent = mdMessageContent(part.message);
+      if (!group) return directContent;
+    }
   }
-  let message: md.Message;
-  try {
-    message = mdCodec.decodeMessage(plaintext);
-  } catch {
-    return undecryptable('bad-protobuf');
+  if (!group) return undecryptable('no-enc');
+  if (!store.loadSenderKey || !store.storeSenderKey)
+    return directContent ?? undecryptable('group-unsupported');
+  const name = senderKeyName(envelope.from, sender);
+  const saved = store.loadSenderKey(name);
+  let next: string | undefined;
+  const part = await readPart(async () => {
+    const out = senderKeyDecrypt(saved ? parseSenderKeyRecord(saved) : null, group.body);
+    next = serializeSenderKeyRecord(out.record);
+    return out.plaintext;
+  });
+  if (next !== undefined) await store.storeSenderKey(name, next);
+  if ('failed' in part) {
+    // A pairwise part that said something still counts; otherwise the group part's reason.
+    if (directContent && directContent.kind !== 'other') return directContent;
+    const failed = part.failed;
+    if (failed.kind === 'undecryptable' && failed.reason === 'no-session')
+      return undecryptable('no-sender-key');
+    return failed;
   }
-  // A group message's pkmsg/msg carries the sender key; the text itself is in the skmsg.
-  const content = mdMessageContent(message);
-  if (content.kind === 'other' && envelope.encs.some((enc) => enc.type === 'skmsg'))
-    return undecryptable('group-unsupported');
-  return content;
+  return mdMessageContent(part.message);
 }
 
 /**

@@ -12,6 +12,7 @@ export {
   mdSenderJid,
   mdSignalAddress,
   parseMdEnvelope,
+  senderKeyName,
 } from './decrypt.ts';
 export {
   MD_CREDENTIAL_CODEC,

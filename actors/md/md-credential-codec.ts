@@ -41,6 +41,7 @@ interface StoredMdRecord {
     preKeys: (StoredKeyPair & { keyId: number })[];
     sessions: Record<string, string>;
     identities: Record<string, string>;
+    senderKeys: Record<string, string>;
   };
   appStateKeys: {
     keyId: string;
@@ -54,6 +55,19 @@ const pairOut = (pair: X25519KeyPair): StoredKeyPair => ({
   private: toBase64(pair.privateKey),
   public: toBase64(pair.publicKey),
 });
+
+// Every message saves the whole record, and its pre-keys rarely change: their stored form is kept per key
+// object (a pre-key's bytes are never changed in place; a new key is a new object).
+const storedPreKeys = new WeakMap<SignalPreKey, StoredKeyPair & { keyId: number }>();
+
+function storedPreKey(key: SignalPreKey): StoredKeyPair & { keyId: number } {
+  let stored = storedPreKeys.get(key);
+  if (!stored || stored.keyId !== key.keyId) {
+    stored = { keyId: key.keyId, ...pairOut(key.keyPair) };
+    storedPreKeys.set(key, stored);
+  }
+  return stored;
+}
 
 export function serializeMdRecord(record: MdCredentialRecord): string {
   const c = record.credentials;
@@ -79,8 +93,9 @@ export function serializeMdRecord(record: MdCredentialRecord): string {
       firstUnuploadedPreKeyId: c.firstUnuploadedPreKeyId,
     },
     signal: {
-      preKeys: record.signal.preKeys.map((key) => ({ keyId: key.keyId, ...pairOut(key.keyPair) })),
+      preKeys: record.signal.preKeys.map(storedPreKey),
       sessions: Object.fromEntries(Object.entries(record.signal.sessions)),
+      senderKeys: Object.fromEntries(Object.entries(record.signal.senderKeys)),
       identities: Object.fromEntries(
         Object.entries(record.signal.identities).map(([address, key]) => [address, toBase64(key)]),
       ),
@@ -263,6 +278,20 @@ export function parseMdRecord(text: string, where: string): MdCredentialRecord {
       return [address, json];
     }),
   );
+  // Added within version 1: a record written before group messages has none.
+  const senderKeys: Record<string, string> = Object.fromEntries(
+    Object.entries(
+      signal.senderKeys === undefined ? {} : r.object(signal.senderKeys, 'signal.senderKeys'),
+    ).map(([name, key]) => {
+      const json = r.string(key, `signal.senderKeys[${name}]`);
+      try {
+        JSON.parse(json);
+      } catch {
+        r.fail(`signal.senderKeys[${name}] is not a sender key record`);
+      }
+      return [name, json];
+    }),
+  );
   const identities: Record<string, Uint8Array> = Object.fromEntries(
     Object.entries(r.object(signal.identities, 'signal.identities')).map(([address, key]) => [
       address,
@@ -275,7 +304,7 @@ export function parseMdRecord(text: string, where: string): MdCredentialRecord {
   if (new Set(preKeys.map((k) => k.keyId)).size !== preKeys.length) r.fail('signal.preKeys repeats a key id');
   return {
     credentials: readCredentials(r, top.credentials),
-    signal: { sessions, identities, preKeys },
+    signal: { sessions, identities, preKeys, senderKeys },
     appStateKeys: r
       .array(top.appStateKeys, 'appStateKeys')
       .map((k, i) => readAppStateKey(r, k, `appStateKeys[${i}]`)),

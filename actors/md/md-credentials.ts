@@ -25,13 +25,15 @@ export interface MdAppStateKey {
 
 /**
  * The Signal state beside the credentials: open sessions (libsignal's JSON, opaque and secret) and the
- * identity each remote device presented, both by libsignal address (`name.device`), and the one-time
- * pre-keys not yet used.
+ * identity each remote device presented, both by libsignal address (`name.device`), the one-time pre-keys
+ * not yet used, and the sender keys of group members.
  */
 export interface MdSignalState {
   sessions: Record<string, string>;
   identities: Record<string, Uint8Array>;
   preKeys: SignalPreKey[];
+  /** Group senders' keys (crypto/md/sender-keys.ts records as JSON, secret), by `group::name.device`. */
+  senderKeys: Record<string, string>;
 }
 
 /** Everything one MD session stores, saved and loaded as one value (one file, one Redis key). */
@@ -84,7 +86,11 @@ export function generatePreKeys(firstId: number, count: number): SignalPreKey[] 
 export function newMdCredentialRecord(
   credentials: MdCredentials = generateMdCredentials(),
 ): MdCredentialRecord {
-  return { credentials, signal: { sessions: {}, identities: {}, preKeys: [] }, appStateKeys: [] };
+  return {
+    credentials,
+    signal: { sessions: {}, identities: {}, preKeys: [], senderKeys: {} },
+    appStateKeys: [],
+  };
 }
 
 /** A deep copy of a key pair (callers may reuse or wipe their buffers). */

@@ -13,8 +13,10 @@ export type MdUndecryptableReason =
   | 'bad-stanza'
   /** No `<enc>` child, or none walink can read (an unknown type or `v`). */
   | 'no-enc'
-  /** A group message (`skmsg`, sender keys): not supported yet. */
+  /** A group message (`skmsg`) through a key store without sender keys. */
   | 'group-unsupported'
+  /** A group message from a member whose sender key never arrived (§12.6). */
+  | 'no-sender-key'
   /** A `msg` with no session to decrypt it (the session was lost, or never opened). */
   | 'no-session'
   /** A `pkmsg` naming a one-time or signed pre-key walink does not have (used or never uploaded). */
@@ -62,7 +64,12 @@ export type MdDecryptedContent =
 /** Compile-time proof that the decryptor's content is what the machine takes. */
 export const asMachineContent = (content: MdDecryptedContent): MdMessageContent => content;
 
-type MediaMessage = md.ImageMessage | md.VideoMessage | md.AudioMessage | md.DocumentMessage;
+type MediaMessage =
+  | md.ImageMessage
+  | md.VideoMessage
+  | md.AudioMessage
+  | md.DocumentMessage
+  | md.StickerMessage;
 
 /** The media reference a worker can use: a 32-byte key and somewhere to fetch from, as legacy requires. */
 function mediaReference(
@@ -122,8 +129,28 @@ function protocol(p: md.ProtocolMessage): MdDecryptedContent {
   return { kind: 'other', type: `protocol:${name}` };
 }
 
+/**
+ * The Message inside the wrappers that only carry another one: what the account's own phone sent to a chat
+ * (deviceSentMessage), ephemeral chats, view-once media, documents with a caption. Bounded: a wrapper in a
+ * wrapper in a wrapper is as deep as clients go.
+ */
+function unwrap(message: md.Message): md.Message {
+  let current = message;
+  for (let depth = 0; depth < 4; depth++) {
+    const inner =
+      current.deviceSentMessage?.message ??
+      current.ephemeralMessage?.message ??
+      current.viewOnceMessage?.message ??
+      current.documentWithCaptionMessage?.message;
+    if (!inner) break;
+    current = inner;
+  }
+  return current;
+}
+
 /** What a decoded Message says, by the first field walink reads (§12.3). */
-export function mdMessageContent(message: md.Message): MdDecryptedContent {
+export function mdMessageContent(wrapped: md.Message): MdDecryptedContent {
+  const message = unwrap(wrapped);
   if (typeof message.conversation === 'string') return { kind: 'text', text: message.conversation };
   const ext = message.extendedTextMessage;
   if (ext && typeof ext.text === 'string') {
@@ -137,6 +164,7 @@ export function mdMessageContent(message: md.Message): MdDecryptedContent {
   if (message.videoMessage) return media('video', message.videoMessage);
   if (message.audioMessage) return media('audio', message.audioMessage);
   if (message.documentMessage) return media('document', message.documentMessage);
+  if (message.stickerMessage) return media('sticker', message.stickerMessage);
   if (message.protocolMessage) return protocol(message.protocolMessage);
   const field = Object.keys(message)[0];
   return { kind: 'other', type: field ?? 'unknown' };

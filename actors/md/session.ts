@@ -21,7 +21,7 @@ import {
 import { type CredentialStore, MemoryCredentialStore } from '../credential-store.ts';
 import { bridgeSession, SessionEventStream } from '../session-bridge.ts';
 import type { ProtocolStats, Session, SessionAppEvent } from '../session-types.ts';
-import { decryptMdMessage } from './decrypt.ts';
+import { createMdDecryptor } from './decrypt.ts';
 import { MD_CREDENTIAL_CODEC } from './md-credential-codec.ts';
 import { generateMdCredentials, type MdAppStateKey, type MdCredentialRecord } from './md-credentials.ts';
 import { asMachineContent } from './message-content.ts';
@@ -139,21 +139,12 @@ export function translateMdEvent(emitted: MdSessionEmitted, now: number): Sessio
 }
 
 /** md-store's decryption over the device's Signal store (every change durable before the content). */
-const signalDecryptor: MdDecryptorFactory = (device) => async (envelope) => {
-  const content = await decryptMdMessage(
-    {
-      id: envelope.id,
-      from: envelope.from,
-      ...(envelope.participant ? { participant: envelope.participant } : {}),
-      t: envelope.t,
-      type: envelope.type,
-      ...(envelope.category ? { category: envelope.category } : {}),
-      offline: false,
-      encs: envelope.encs.map((enc) => ({ type: enc.type, v: 2, body: enc.body })),
-    },
-    device.signal,
-  );
-  return { content: asMachineContent(content), ...(envelope.category === 'peer' ? { peer: true } : {}) };
+const signalDecryptor: MdDecryptorFactory = (device) => {
+  const decrypt = createMdDecryptor(device);
+  return async (envelope) => {
+    const { content, peer } = await decrypt(envelope);
+    return { content: asMachineContent(content), ...(peer ? { peer: true } : {}) };
+  };
 };
 
 export async function createMdSession(options: CreateMdSessionOptions): Promise<Session> {

@@ -245,6 +245,16 @@ export class MdSignalStore implements SignalKeyStore {
     return this.device.touch();
   }
 
+  /** A group sender's key record (`group::name.device`), as crypto/md's serializeSenderKeyRecord wrote it. */
+  loadSenderKey(name: string): string | null {
+    return this.device.state.signal.senderKeys[name] ?? null;
+  }
+
+  storeSenderKey(name: string, record: string): Promise<void> {
+    this.device.state.signal.senderKeys[name] = record;
+    return this.device.touch();
+  }
+
   /** Drops a device's session (it was unlinked, or its messages no longer decrypt). */
   deleteSession(address: string): Promise<void> {
     const { sessions } = this.device.state.signal;
@@ -290,7 +300,12 @@ export class MdSignalStore implements SignalKeyStore {
    * resolves, so a key the server hands out is always one the companion still has. The machine advances
    * the counters in the credentials once the server has taken them.
    */
-  async preKeysForUpload(firstId: number, count: number): Promise<SignalPreKey[]> {
+  async preKeysForUpload(firstId: number, count: number): Promise<SignalPreKey[]>;
+  /** `count` keys from credentials.nextPreKeyId on (the machine's firstId). */
+  async preKeysForUpload(count: number): Promise<SignalPreKey[]>;
+  async preKeysForUpload(first: number, second?: number): Promise<SignalPreKey[]> {
+    const firstId = second === undefined ? this.device.state.credentials.nextPreKeyId : first;
+    const count = second === undefined ? first : second;
     const keys = this.device.state.signal.preKeys;
     const out: SignalPreKey[] = [];
     let made = false;

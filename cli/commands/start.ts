@@ -74,6 +74,7 @@ async function runStart(options: StartCliOptions): Promise<void> {
     throw new UsageError('--pair-code and --root-key are multi-device options: add --md');
   }
   // The session, the emulator and the queues load when `start` runs, not when `walink` starts.
+  const { shellQuote } = await import('../terminal-text.ts');
   const [{ createSession, FileCredentialStore }, { DEFAULT_PHONE, scanAsPhone }, queues, embedded, printers] =
     await Promise.all([
       import('../../actors/index.ts'),
@@ -199,9 +200,4 @@ function phoneApiBase(wsUrl: string): string {
   const url = new URL(wsUrl);
   url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
   return url.origin;
-}
-
-/** One shell word, whatever the text holds (a server chose the ref inside the QR text). */
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }

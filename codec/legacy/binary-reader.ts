@@ -4,7 +4,7 @@
 //
 // Speed (bench/codec.ts, against @adiwajshing/baileys@3.5.3): strings are cut straight out of the input by
 // offsets, never through a subarray per field; ASCII (almost every id, JID and name) is scanned and then made by
-// asciiAt (codec/ascii.ts: String.fromCharCode with fixed arity up to 16 characters, latin1Slice beyond), which
+// asciiAt (codec/ascii.ts: String.fromCharCode with fixed arity up to 32 characters, latin1Slice beyond), which
 // measured several times faster than building it per character and than TextDecoder for short strings (TextDecoder stays for anything else, so invalid UTF-8 still becomes U+FFFD);
 // packed strings are written as character codes into one scratch buffer and cut out the same way; a JID part
 // is checked with a character loop (tokens once per dictionary). No string cache: the benchmark repeats its

@@ -45,6 +45,25 @@ function packingOf(text: string, from: number, to: number): number {
   return nibble ? WIRE.NIBBLE_8 : WIRE.HEX_8;
 }
 
+/** Tokens by (length, first character), so the server of a JID is found without slicing it out. */
+type TokenBuckets = Map<number, [string, number][]>;
+const bucketCache = new WeakMap<ReadonlyMap<string, number>, TokenBuckets>();
+function bucketsOf(tokens: ReadonlyMap<string, number>): TokenBuckets {
+  let buckets = bucketCache.get(tokens);
+  if (!buckets) {
+    buckets = new Map();
+    for (const [token, index] of tokens) {
+      if (token.length === 0) continue;
+      const key = token.length * 65536 + token.charCodeAt(0);
+      const list = buckets.get(key);
+      if (list) list.push([token, index]);
+      else buckets.set(key, [[token, index]]);
+    }
+    bucketCache.set(tokens, buckets);
+  }
+  return buckets;
+}
+
 const encoder = new TextEncoder();
 // One output buffer for every call (nothing inside an encode can start another), grown when a node needs
 // more; the result is a copy of what was written.
@@ -54,9 +73,23 @@ class BinaryWriter {
   private buffer = shared;
   private length = 0;
   private readonly tokens: ReadonlyMap<string, number>;
+  private readonly buckets: TokenBuckets;
 
   constructor(dictionary: Dictionary) {
     this.tokens = tokenTables(dictionary).encode;
+    this.buckets = bucketsOf(this.tokens);
+  }
+
+  /** The token that text[from…] is, if any (the same answer as tokens.get(text.slice(from)), without the slice). */
+  private tokenAt(text: string, from: number): number | undefined {
+    const length = text.length - from;
+    const list = this.buckets.get(length * 65536 + text.charCodeAt(from));
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const [token, index] = list[i]!;
+      if (text.startsWith(token, from)) return index;
+    }
+    return undefined;
   }
 
   result(): Uint8Array {
@@ -184,7 +217,9 @@ class BinaryWriter {
     ) {
       this.byte(WIRE.JID_PAIR);
       this.writeJidUser(text, at);
-      this.writeString(text.slice(at + 1));
+      const server = this.tokenAt(text, at + 1);
+      if (server !== undefined) this.byte(server);
+      else this.writeString(text.slice(at + 1));
       return;
     }
     this.writeRaw(text, 0, text.length);

@@ -51,7 +51,8 @@ function splitBinary(bytes: Uint8Array): { tag: string; bodyAt: number } {
 export function parseServerFrame(data: string | Uint8Array, isBinary: boolean): ServerFrame {
   if (isBinary && typeof data !== 'string') {
     const { tag, bodyAt } = splitBinary(data);
-    return { kind: 'binary', tag, payload: data.slice(bodyAt) };
+    // A view into the frame, not a copy: openFrame reads it once and returns a plaintext of its own.
+    return { kind: 'binary', tag, payload: data.subarray(bodyAt) };
   }
   const text = asText(data);
   if (text.startsWith('!')) {

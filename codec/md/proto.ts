@@ -364,14 +364,42 @@ export interface ProtocolMessage {
   timestampMs?: number;
 }
 
+export interface StickerMessage extends MediaFields {
+  height?: number;
+  width?: number;
+  isAnimated?: boolean;
+}
+
+export interface DeviceSentMessage {
+  destinationJid?: string;
+  message?: Message;
+  phash?: string;
+}
+
+export interface FutureProofMessage {
+  message?: Message;
+}
+
+export interface SenderKeyDistributionMessage {
+  groupId?: string;
+  /** The Signal SenderKeyDistributionMessage (version byte ‖ protobuf); crypto/md/sender-keys.ts. */
+  axolotlSenderKeyDistributionMessage?: Uint8Array;
+}
+
 export interface Message {
   conversation?: string;
+  senderKeyDistributionMessage?: SenderKeyDistributionMessage;
   imageMessage?: ImageMessage;
   extendedTextMessage?: ExtendedTextMessage;
   documentMessage?: DocumentMessage;
   audioMessage?: AudioMessage;
   videoMessage?: VideoMessage;
   protocolMessage?: ProtocolMessage;
+  stickerMessage?: StickerMessage;
+  deviceSentMessage?: DeviceSentMessage;
+  viewOnceMessage?: FutureProofMessage;
+  ephemeralMessage?: FutureProofMessage;
+  documentWithCaptionMessage?: FutureProofMessage;
 }
 
 // ---- codec ----

@@ -52,6 +52,23 @@ export {
   wrapPairingEphemeral,
 } from './pair-code.ts';
 export {
+  decodeSenderKeyDistribution,
+  encodeSenderKeyDistribution,
+  MAX_SENDER_KEY_SKIP,
+  MAX_SENDER_KEY_STATES,
+  newSenderKey,
+  parseSenderKeyRecord,
+  processSenderKeyDistribution,
+  SENDER_KEY_VERSION,
+  type SenderKeyDistribution,
+  type SenderKeyRecord,
+  type SenderKeyState,
+  senderKeyDecrypt,
+  senderKeyDistributionOf,
+  senderKeyEncrypt,
+  serializeSenderKeyRecord,
+} from './sender-keys.ts';
+export {
   djbPublicKey,
   MemorySignalKeyStore,
   padMessage,

@@ -1,6 +1,6 @@
 // The client's admin commands (docs/protocol.md §2), checked for shape: a well-formed one becomes the
-// machine's request event, anything else null (answered 400). Whether a command is welcome now is the
-// connection machine's decision, not this parser's.
+// machine's request event, anything else null (frame-reader.ts makes it BAD_COMMAND, answered 400 by the
+// machine). Whether a command is welcome now is the connection machine's decision, not this parser's.
 import { fromBase64 } from '../../crypto/index.ts';
 import type { AdminRequest } from './connection-types.ts';
 

@@ -10,8 +10,9 @@ import type { LatencyKind, LegacyOptions } from './options.ts';
 import type { Phone, SentMessage, Tokens } from './world.ts';
 
 /**
- * What a connection (connection.ts) asks of the server it belongs to. hub.ts implements it and owns all
- * shared state; `TConnection` is the asking socket, which the hub knows it by.
+ * What a connection (connection.ts and its parts, socket-parts.ts) asks of the server it belongs to.
+ * hub.ts implements it and owns all shared state; `TConnection` is the asking socket, which the hub knows
+ * it by.
  */
 export interface ConnectionHost<TConnection> {
   readonly log: Logger;

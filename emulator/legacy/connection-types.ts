@@ -21,7 +21,7 @@ export type AdminRequest =
       serverToken: string;
       clientId: string;
       mode: LoginMode;
-      /** Set by the connection: this frame arrived after the answer to a login with its tag went out. */
+      /** Set by the socket (login-resends.ts): it arrived after the answer to a login with its tag went out. */
       afterAnswer?: boolean;
     }
   | { type: 'CHALLENGE_ANSWER'; tag: string; answer: string; clientId: string }
@@ -82,6 +82,10 @@ export type ConnectionEvent =
   | ScanRequest
   | StepEvent
   | { type: 'BINARY'; tag: string; payload: Uint8Array }
+  /** A frame with a tag whose admin command is not a well-formed one (commands.ts). */
+  | { type: 'BAD_COMMAND'; tag: string }
+  /** A frame that is no frame (frame-reader.ts): it does not parse, or its tag is no tag. */
+  | { type: 'MALFORMED'; reason: string }
   /** Another socket took the browser over, or the phone unlinked it. */
   | { type: 'REPLACED' }
   | { type: 'UNLINKED' }

@@ -238,6 +238,7 @@ export const codeRegion = codeSetup.createStateConfig({
         preparing: {
           description: 'A fresh pairing ephemeral wrapped with a new code (PBKDF2 off the event loop, §7.2).',
           invoke: {
+            id: 'preparePairCode',
             src: 'preparePairCode',
             input: ({ context }) => ({ phone: context.phone! }),
             onDone: {
@@ -287,6 +288,7 @@ export const codeRegion = codeSetup.createStateConfig({
               description:
                 "The primary's ephemeral unwrapped, the key bundle made, the adv secret derived (§7.5).",
               invoke: {
+                id: 'finishPairCode',
                 src: 'finishPairCode',
                 input: ({ context, event }) => {
                   assertEvent(event, 'server.primaryHello');

@@ -126,6 +126,7 @@ export const verifyingState = pairingSetup.createStateConfig({
   description:
     'pair-success checked: HMAC with the adv secret, account signature, device signature (docs/protocol-md.md §6.5).',
   invoke: {
+    id: 'verifyPairSuccess',
     src: 'verifyPairSuccess',
     input: ({ context }) => ({ pairSuccess: context.pairSuccess!, credentials: context.credentials }),
     onDone: [
@@ -160,6 +161,7 @@ export const storingState = pairingSetup.createStateConfig({
   description:
     'The verified device is stored before it is signed back (docs/protocol-md.md §15): a kill leaves a device the server never accepted, never one it has and the companion lost.',
   invoke: {
+    id: 'storeDevice',
     src: 'storeDevice',
     input: ({ context }) => ({ credentials: pairedCredentials(context) }),
     onDone: {

@@ -142,3 +142,50 @@ describe('the JSON printer', () => {
     expect(line.message.pushName).toBe('Mallory\x1b]0;pwned\x07');
   });
 });
+
+describe('multi-device lines', () => {
+  it('prints the pair code, pairing, ready and messages, with nothing a contact wrote left raw', async () => {
+    const { out, text } = capture();
+    const print = humanPrinter(out, { color: false, terminal: false });
+    const events = [
+      { type: 'pairCode', code: 'ABCD-1234', ttl: 180_000, expiresAt: Date.now() + 180_000 },
+      {
+        type: 'md.paired',
+        jid: '15551234567:1@s.whatsapp.net',
+        lid: null,
+        platform: 'android',
+        method: 'code',
+      },
+      { type: 'md.ready', jid: '15551234567:1@s.whatsapp.net' },
+      {
+        type: 'md.message',
+        message: {
+          id: 'm',
+          from: '4917000000001@s.whatsapp.net',
+          t: 1,
+          content: { kind: 'text', text: HOSTILE },
+        },
+      },
+      {
+        type: 'md.message',
+        message: {
+          id: 'n',
+          from: '15551234567@s.whatsapp.net',
+          t: 1,
+          content: { kind: 'appStateKeys', count: 1 },
+        },
+      },
+      { type: 'md.pairCode.failed', reason: 'rateLimited', status: 429, backoffMs: 60_000 },
+    ] as SessionAppEvent[];
+    for (const event of events) await print.session(event);
+    const lines = text().trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatch(/code {6}ABCD-1234: type it on the phone .*valid for 180 s$/);
+    expect(lines[1]).toMatch(/paired {4}with 15551234567:1@s\.whatsapp\.net by pair code \(android\)$/);
+    expect(lines[2]).toMatch(/ready {5}as 15551234567:1@s\.whatsapp\.net$/);
+    expect(lines[3]).toContain('message   4917000000001@s.whatsapp.net: hi');
+    expect(lines[3]).not.toMatch(CONTROL);
+    expect(lines[4]).toMatch(/\[1 app-state keys\]$/);
+    expect(lines[5]).toMatch(/refused: rateLimited \(429\), try again in 60 s$/);
+  });
+});

@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../emulator/index.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
 
@@ -137,6 +138,34 @@ describe('walink start --md', () => {
     await r.next((l) => l.type === 'md.ready');
     r.child.kill('SIGINT');
     expect(await r.exit()).toBe(0);
+  }, 45_000);
+
+  it('--url and --root-key talk to another MD server; a wrong root ends in handshakeFailed with exit 1', async () => {
+    const other = await startEmulator({ port: 0, host: '127.0.0.1', md: { firstFrameDelayMs: 1 } });
+    try {
+      const r = run(['--url', other.mdWsUrl, '--root-key', other.md.rootPublicKeyHex]);
+      const qr = await r.next((l) => l.type === 'qr');
+      expect(r.lines.some((l) => typeof l.emulator === 'string')).toBe(false);
+      await http(other.url, 'POST', '/md/phones/15557654321/scan', { qr: qr.text });
+      await r.next((l) => l.type === 'md.ready');
+      r.child.kill('SIGINT');
+      expect(await r.exit()).toBe(0);
+
+      const wrong = start([
+        '--session',
+        join(dir.path, 'other.json'),
+        '--url',
+        other.mdWsUrl,
+        '--root-key',
+        'ab'.repeat(32),
+      ]);
+      running.push(wrong);
+      await wrong.next((l) => l.type === 'state' && l.state === 'failed');
+      expect(await wrong.next((l) => l.type === 'md.failed')).toMatchObject({ reason: 'handshakeFailed' });
+      expect(await wrong.exit()).toBe(1);
+    } finally {
+      await other.close();
+    }
   }, 45_000);
 
   it('refuses a malformed --root-key, and --root-key without --url, as usage errors', async () => {

@@ -19,12 +19,13 @@ interface Running {
 function watch(child: ChildProcess): Running {
   let text = '';
   const waiters = new Set<() => void>();
-  const take = (chunk: Buffer) => {
-    text += chunk.toString('utf8');
+  const take = (chunk: string) => {
+    text += chunk;
     for (const wake of waiters) wake();
   };
-  child.stdout!.on('data', take);
-  child.stderr!.on('data', take);
+  // Decoded per stream, so a half block split across two reads is not two broken characters.
+  child.stdout!.setEncoding('utf8').on('data', take);
+  child.stderr!.setEncoding('utf8').on('data', take);
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   child.on('exit', () => clearTimeout(killer));

@@ -36,7 +36,7 @@ const EFFECTS = [
   'closeSocket',
 ] as const;
 
-type Effect = { name: (typeof EFFECTS)[number]; params?: unknown; context: ConnectionContext };
+type Effect = { name: string; params?: unknown; context: ConnectionContext };
 
 const TTL = 20_000;
 const CLIENT_ID = toBase64(randomBytes(16));
@@ -56,7 +56,8 @@ interface Facts {
   challenge: Omit<Extract<StepEvent, { type: 'CHALLENGE_CHECKED' }>, 'type'>;
 }
 
-function start(overrides: Partial<Facts> = {}) {
+/** A machine whose EFFECTS (and `alsoRecord`) are recorded, with steps that report `facts` at once. */
+function start(overrides: Partial<Facts> = {}, alsoRecord: readonly string[] = []) {
   const facts: Facts = {
     now: 0,
     init: { forced: null },
@@ -77,7 +78,7 @@ function start(overrides: Partial<Facts> = {}) {
   const report = <I extends StepInput>(event: (input: I) => StepEvent) =>
     fromCallback<ConnectionEvent, I>(({ input, sendBack }) => sendBack(event(input)));
   const actions = Object.fromEntries(
-    EFFECTS.map((name) => [
+    [...EFFECTS, ...alsoRecord].map((name) => [
       name,
       ({ context }: { context: ConnectionContext }, params: unknown) =>
         effects.push({ name, params, context }),
@@ -260,6 +261,28 @@ describe('login', () => {
     ]);
   });
 
+  it('notes that a login was answered when its own answer goes out, refused or passed, not while challenged', () => {
+    const refused = start({}, ['noteLoginAnswered']);
+    refused.facts.login = { ...refused.facts.login, browser: null };
+    expect(refused.send(login())).toEqual([status(401), 'noteLoginAnswered']);
+    const forced = start({}, ['noteLoginAnswered']);
+    forced.facts.login = { ...forced.facts.login, forced: 500 };
+    expect(forced.send(login())).toEqual([status(500), 'noteLoginAnswered']);
+    const passed = start({}, ['noteLoginAnswered']);
+    expect(passed.send(login())).toEqual([
+      'resumeSession',
+      'retireRef',
+      { pushConn: { pairing: false } },
+      status(200),
+      'noteLoginAnswered',
+      'pushPreempt',
+      'deliverPending',
+    ]);
+    const challenged = start({}, ['noteLoginAnswered']);
+    challenged.facts.login = { ...challenged.facts.login, browser: browser('stale') };
+    expect(challenged.send(login())).toEqual(['pushChallenge']);
+  });
+
   it('challenges stale tokens and a forced challenge (consuming that fault only when it decides)', () => {
     const stale = start();
     stale.facts.login = { ...stale.facts.login, browser: browser('stale'), challengeForced: true };
@@ -330,6 +353,22 @@ describe('the rest of a socket', () => {
     m.send(login());
     expect(m.send({ type: 'BINARY', tag: 'b', payload: randomBytes(64) })).toEqual(['answerBinary']);
     expect(m.send({ type: 'TEST', tag: 't' })).toEqual([{ answerFrame: { body: ['Pong', true] } }]);
+  });
+
+  it('answers a command that is none 400 and closes on a frame that is no frame (1002), before and after login', () => {
+    const early = start();
+    expect(early.send({ type: 'BAD_COMMAND', tag: 'x' })).toEqual([
+      { answerFrame: { body: { status: 400 } } },
+    ]);
+    expect(early.state()).toBe('awaitingInit');
+    const m = start();
+    m.send(login());
+    expect(m.send({ type: 'BAD_COMMAND', tag: 'x' })).toEqual([{ answerFrame: { body: { status: 400 } } }]);
+    expect(m.state()).toEqual({ authenticated: 'online' });
+    expect(m.send({ type: 'MALFORMED', reason: 'malformed frame: no comma' })).toEqual([
+      { closeSocket: { reason: 'malformed frame: no comma', code: 1002 } },
+    ]);
+    expect(m.actor.getSnapshot().status).toBe('done');
   });
 
   it('logs out: forgets the browser only when it holds one, answers 200 and closes', () => {

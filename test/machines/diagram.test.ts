@@ -3,8 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { toDirectedGraph } from 'xstate/graph';
 import { machineDiagram } from '../../cli/index.ts';
-import { describeMachine, diagramEdges, sessionMachine, toDot, toMermaid } from '../../machines/index.ts';
-import { DiagramBlockError, readmeDiagram, withDiagram } from '../../scripts/readme-diagram.ts';
+import {
+  describeMachine,
+  diagramEdges,
+  mdSessionMachine,
+  sessionMachine,
+  toDot,
+  toMermaid,
+} from '../../machines/index.ts';
+import {
+  DiagramBlockError,
+  README_DIAGRAMS,
+  readmeDiagram,
+  withDiagram,
+} from '../../scripts/readme-diagram.ts';
 import { renderSvg } from '../../service/index.ts';
 
 // A small machine with every feature the generators handle: nesting, a parallel state, guards with and
@@ -54,38 +66,53 @@ const TOY_MERMAID = `stateDiagram-v2
   done --> idle : always [again]
 `;
 
+/** Our states and eventful transitions against xstate/graph's, for one machine. */
+function compareWithGraph(machine: typeof sessionMachine | typeof mdSessionMachine) {
+  const structure = describeMachine(machine);
+  const graph = toDirectedGraph(machine);
+  const graphStates: string[] = [];
+  const graphEdges: string[] = [];
+  const walk = (node: ReturnType<typeof toDirectedGraph>) => {
+    graphStates.push(node.stateNode.path.join('.'));
+    for (const edge of node.edges) {
+      graphEdges.push(
+        `${edge.source.path.join('.')} ${edge.transition.eventType} ${edge.target.path.join('.')}`,
+      );
+    }
+    node.children.forEach(walk);
+  };
+  walk(graph);
+  expect(structure.states.map((s) => s.path).sort()).toEqual(graphStates.sort());
+  // xstate/graph draws a targetless transition as an edge back to its source, and leaves eventless
+  // (always) transitions out; those are checked by name.
+  const eventful = structure.transitions.filter((t) => t.trigger.kind !== 'always');
+  const ours = eventful.flatMap((t) =>
+    (t.targets.length ? t.targets : [t.source]).map((target) => `${t.source} ${t.eventType} ${target}`),
+  );
+  expect(ours.sort()).toEqual(graphEdges.sort());
+  expect(new Set(structure.transitions.map((t) => t.id)).size).toBe(structure.transitions.length);
+  return structure.transitions
+    .filter((t) => t.trigger.kind === 'always')
+    .map((t) => `${t.source} [${t.guard}] ${t.targets}`);
+}
+
 describe('machine structure', () => {
   it('finds every state and transition that xstate/graph finds', () => {
-    const structure = describeMachine(sessionMachine);
-    const graph = toDirectedGraph(sessionMachine);
-    const graphStates: string[] = [];
-    const graphEdges: string[] = [];
-    const walk = (node: ReturnType<typeof toDirectedGraph>) => {
-      graphStates.push(node.stateNode.path.join('.'));
-      for (const edge of node.edges) {
-        graphEdges.push(
-          `${edge.source.path.join('.')} ${edge.transition.eventType} ${edge.target.path.join('.')}`,
-        );
-      }
-      node.children.forEach(walk);
-    };
-    walk(graph);
-    expect(structure.states.map((s) => s.path).sort()).toEqual(graphStates.sort());
-    // xstate/graph draws a targetless transition as an edge back to its source, and leaves eventless
-    // (always) transitions out; those are checked by name below.
-    const eventful = structure.transitions.filter((t) => t.trigger.kind !== 'always');
-    const ours = eventful.flatMap((t) =>
-      (t.targets.length ? t.targets : [t.source]).map((target) => `${t.source} ${t.eventType} ${target}`),
-    );
-    expect(ours.sort()).toEqual(graphEdges.sort());
-    expect(new Set(structure.transitions.map((t) => t.id)).size).toBe(structure.transitions.length);
-    const always = structure.transitions.filter((t) => t.trigger.kind === 'always');
-    expect(always.map((t) => `${t.source} [${t.guard}] ${t.targets}`)).toEqual([
+    expect(compareWithGraph(sessionMachine)).toEqual([
       'online.pairing [pairingKeysValid] online.ready',
       'online.pairing [null] failed',
       'loggingInAgain [firstTimeFor405] online',
       'loggingInAgain [null] failed',
       'usingPreviousTokens [null] online',
+    ]);
+  });
+
+  it('finds every state and transition of the MD machine that xstate/graph finds', () => {
+    expect(compareWithGraph(mdSessionMachine)).toEqual([
+      'online.pairing.qr.exhausted [noCodePending] refsExhausted',
+      'online.pairing.code.idle [phoneRequested] online.pairing.code.pending',
+      'online.pairRejected [null] pairFailed',
+      'restarting [null] online',
     ]);
   });
 
@@ -103,12 +130,16 @@ describe('diagrams', () => {
     expect(toMermaid(describeMachine(toy))).toBe(TOY_MERMAID);
   });
 
-  it('the README shows the session machine as the diagram command draws it now', async () => {
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    expect(readmeDiagram(readme), 'README diagram drifted from the machine: run `npm run diagrams`').toBe(
-      await machineDiagram('session', 'mermaid'),
-    );
-  });
+  it.each(README_DIAGRAMS)(
+    'the README shows the %s machine as the diagram command draws it now',
+    async (name) => {
+      const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+      expect(
+        readmeDiagram(readme, name),
+        'README diagram drifted from the machine: run `npm run diagrams`',
+      ).toBe(await machineDiagram(name, 'mermaid'));
+    },
+  );
 
   it('rewrites only the block between the markers, and says when the markers are missing', async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
@@ -116,19 +147,29 @@ describe('diagrams', () => {
     expect(readmeDiagram(changed)).toBe('stateDiagram-v2\n  [*] --> x\n');
     expect(withDiagram(changed, readmeDiagram(readme))).toBe(readme);
     expect(() => readmeDiagram('# no diagram here')).toThrow(DiagramBlockError);
+    // The second block is its own: rewriting one leaves the other as it was.
+    const mdChanged = withDiagram(readme, 'stateDiagram-v2\n  [*] --> y\n', 'md-session');
+    expect(readmeDiagram(mdChanged, 'md-session')).toBe('stateDiagram-v2\n  [*] --> y\n');
+    expect(readmeDiagram(mdChanged, 'session')).toBe(readmeDiagram(readme, 'session'));
   });
 
-  it('lays the session machine out as SVG with an element per state and per edge', async () => {
-    const structure = describeMachine(sessionMachine);
-    const svg = await renderSvg(toDot(structure));
-    expect(svg.startsWith('<?xml') || svg.startsWith('<svg')).toBe(true);
-    for (const state of structure.states.filter((s) => s.path !== '')) {
-      expect(svg).toContain(`id="state:${state.path}"`);
-    }
-    for (const edge of diagramEdges(structure)) {
-      expect(svg).toContain(`id="edge:${edge.source}~${edge.target}"`);
-    }
-  });
+  it.each([
+    ['session', sessionMachine],
+    ['md-session', mdSessionMachine],
+  ] as const)(
+    'lays the %s machine out as SVG with an element per state and per edge',
+    async (_name, machine) => {
+      const structure = describeMachine(machine);
+      const svg = await renderSvg(toDot(structure));
+      expect(svg.startsWith('<?xml') || svg.startsWith('<svg')).toBe(true);
+      for (const state of structure.states.filter((s) => s.path !== '')) {
+        expect(svg).toContain(`id="state:${state.path}"`);
+      }
+      for (const edge of diagramEdges(structure)) {
+        expect(svg).toContain(`id="edge:${edge.source}~${edge.target}"`);
+      }
+    },
+  );
 
   it('reports a DOT syntax error as a typed error', async () => {
     await expect(renderSvg('digraph { a -> }')).rejects.toThrow(/graphviz could not lay out/);

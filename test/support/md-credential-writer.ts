@@ -21,7 +21,7 @@ if (mode === 'file' && where) {
   store = new FileCredentialStore(where, md.MD_CREDENTIAL_CODEC);
 } else if (mode === 'redis' && where && name) {
   redis = new Redis(where, { maxRetriesPerRequest: 1 });
-  store = new RedisCredentialStore(redis, name, credentialsKeyFromEnv(), undefined, md.MD_CREDENTIAL_CODEC);
+  store = new RedisCredentialStore(redis, name, credentialsKeyFromEnv(), { codec: md.MD_CREDENTIAL_CODEC });
 } else {
   throw new Error('usage: md-credential-writer file <path> | redis <url> <name>');
 }

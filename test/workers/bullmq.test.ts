@@ -61,6 +61,12 @@ interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
+/** Waits (bounded) until a worker process has logged that it finished the job. */
+async function logged(worker: WorkerProcess, id: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!worker.done.includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 function workerProcess(redisUrl: string, mediaDir: string, extra: string[] = []): WorkerProcess {
   const child = spawn(
     process.execPath,
@@ -242,6 +248,8 @@ describe('BullMQ media queue with a real Redis', () => {
       expect(done.type).toBe('done');
       expect(Buffer.compare(readFileSync(join(dir.path, `${id}.bin`)), plaintext)).toBe(0);
       expect(dir.files()).toEqual([`${id}.bin`]);
+      // The heir logs `done` after it told Redis, so its line may come after the queue's event.
+      await logged(heir, id);
       expect(heir.done).toEqual([id]);
     } finally {
       await served.close();

@@ -7,7 +7,13 @@ import { CredentialError, type CredentialStore, MemoryCredentialStore, md } from
 import { md as codec } from '../../../codec/index.ts';
 import { decryptMedia, encryptMedia, randomBytes, x25519KeyPair } from '../../../crypto/index.ts';
 import {
+  MemorySignalKeyStore,
+  newSenderKey,
+  padMessage,
+  type SenderKeyRecord,
   type SignalCiphertext,
+  senderKeyDistributionOf,
+  senderKeyEncrypt,
   signalDecrypt,
   signalEncrypt,
   unpadMessage,
@@ -269,6 +275,38 @@ describe('decryptMdMessage', () => {
     expect(md.asMachineContent(content).kind).toBe('appStateKeys');
   });
 
+  it('reads through deviceSent, ephemeral, view-once and document-with-caption wrappers; stickers are media', async () => {
+    const inner = { conversation: 'wrapped' };
+    expect(
+      md.mdMessageContent({ deviceSentMessage: { destinationJid: '1@s.whatsapp.net', message: inner } }),
+    ).toEqual({
+      kind: 'text',
+      text: 'wrapped',
+    });
+    expect(
+      md.mdMessageContent({ ephemeralMessage: { message: { viewOnceMessage: { message: inner } } } }),
+    ).toEqual({
+      kind: 'text',
+      text: 'wrapped',
+    });
+    const fields = { mediaKey: randomBytes(32), directPath: '/v/d.enc' };
+    expect(
+      md.mdMessageContent({
+        documentWithCaptionMessage: { message: { documentMessage: { ...fields, caption: 'c' } } },
+      }),
+    ).toMatchObject({ kind: 'media', caption: 'c', media: { type: 'document' } });
+    const device = await companion();
+    const { send } = contact(device);
+    const content = await decryptMdMessage(
+      await send({ stickerMessage: { ...fields, mimetype: 'image/webp', isAnimated: true } }),
+      device.signal,
+    );
+    expect(content).toMatchObject({
+      kind: 'media',
+      media: { type: 'sticker', mimetype: 'image/webp', directPath: '/v/d.enc' },
+    });
+  });
+
   it('what walink does not read is other, by its field or protocol type', async () => {
     const device = await companion();
     const { send } = contact(device);
@@ -305,14 +343,109 @@ describe('decryptMdMessage', () => {
     expect(md.mdSenderJid(md.parseMdEnvelope(group))).toBe('15550002222:1@s.whatsapp.net');
     expect(await decryptMdMessage(group, device.signal)).toEqual({ kind: 'text', text: 'group text' });
     expect(Object.keys(device.state.signal.sessions).sort()).toEqual(['123456789_1.0', '15550002222.1']);
-    // The sender key (skmsg) beside it is not supported yet: say so rather than show half a message.
-    const withSkmsg = {
-      ...group,
-      content: [...codec.childNodes(group), codec.mdNode('enc', { v: '2', type: 'skmsg' }, randomBytes(40))],
+  });
+
+  it('group messages: the sender key from the pairwise part, then skmsgs alone, saved with the device', async () => {
+    const store = new MemoryCredentialStore<Record_>(null, MD_CREDENTIAL_CODEC);
+    const device = await companion(newMdCredentialRecord(), store);
+    const GROUP = '120363000000000001@g.us';
+    const member = new TestSender('15550002222', ME);
+    let key: SenderKeyRecord = newSenderKey();
+    const skmsg = (text: string) => {
+      const out = senderKeyEncrypt(key, padMessage(codec.encodeMessage({ conversation: text })));
+      key = out.record;
+      return codec.mdNode('enc', { v: '2', type: 'skmsg' }, out.message);
     };
-    const next = await member.encrypt({}, () => bundleOf(device.state));
-    withSkmsg.content[0] = codec.mdNode('enc', { v: '2', type: next.type }, next.body);
-    expect(await decryptMdMessage(withSkmsg, device.signal)).toEqual({
+    const stanza = (id: string, encs: codec.MdNode[]) =>
+      codec.mdNode(
+        'message',
+        { from: GROUP, participant: '15550002222:1@s.whatsapp.net', id, t: '1', type: 'text' },
+        encs,
+      );
+    const distribution = await member.encrypt(
+      {
+        senderKeyDistributionMessage: {
+          groupId: GROUP,
+          axolotlSenderKeyDistributionMessage: senderKeyDistributionOf(key),
+        },
+      },
+      () => bundleOf(device.state),
+    );
+    const first = stanza('G1', [
+      codec.mdNode('enc', { v: '2', type: distribution.type }, distribution.body),
+      skmsg('hello group'),
+    ]);
+    const saves = device.saves;
+    expect(await decryptMdMessage(first, device.signal)).toEqual({ kind: 'text', text: 'hello group' });
+    expect(device.saves).toBe(saves + 1);
+    expect(Object.keys(device.state.signal.senderKeys)).toEqual([
+      md.senderKeyName(GROUP, { name: '15550002222', deviceId: 1 }),
+    ]);
+    const second = stanza('G2', [skmsg('second')]);
+    const third = stanza('G3', [skmsg('third')]);
+    expect(await decryptMdMessage(third, device.signal)).toEqual({ kind: 'text', text: 'third' });
+    // A restarted process reads the rest from what was saved.
+    const restarted = await MdDeviceStore.open(store);
+    expect(await decryptMdMessage(second, restarted.signal)).toEqual({ kind: 'text', text: 'second' });
+    expect(await decryptMdMessage(second, restarted.signal)).toMatchObject({ reason: 'duplicate' });
+    // Another member whose key never came, and a store without sender keys.
+    const other = codec.mdNode(
+      'message',
+      { from: GROUP, participant: '15550003333@s.whatsapp.net', id: 'G4', t: '1' },
+      [skmsg('x')],
+    );
+    expect(await decryptMdMessage(other, restarted.signal)).toEqual({
+      kind: 'undecryptable',
+      reason: 'no-sender-key',
+    });
+    // A key handed out in a pairwise stanza of its own counts for the group it names; a group's stanza
+    // cannot plant a key for another group.
+    const carol = new TestSender('15550004444', ME);
+    let theirKey = newSenderKey();
+    const theirs = (text: string) => {
+      const out = senderKeyEncrypt(theirKey, padMessage(codec.encodeMessage({ conversation: text })));
+      theirKey = out.record;
+      return codec.mdNode('enc', { v: '2', type: 'skmsg' }, out.message);
+    };
+    const OTHER = '120363000000000002@g.us';
+    const planted = await carol.encrypt(
+      {
+        senderKeyDistributionMessage: {
+          groupId: OTHER,
+          axolotlSenderKeyDistributionMessage: senderKeyDistributionOf(theirKey),
+        },
+      },
+      () => bundleOf(restarted.state),
+    );
+    const inGroup = { from: GROUP, participant: '15550004444@s.whatsapp.net', t: '1' };
+    await decryptMdMessage(
+      codec.mdNode('message', { ...inGroup, id: 'P1' }, [
+        codec.mdNode('enc', { v: '2', type: planted.type }, planted.body),
+      ]),
+      restarted.signal,
+    );
+    expect(
+      restarted.signal.loadSenderKey(md.senderKeyName(OTHER, { name: '15550004444', deviceId: 0 })),
+    ).toBeNull();
+    const direct = await carol.encrypt(
+      {
+        senderKeyDistributionMessage: {
+          groupId: OTHER,
+          axolotlSenderKeyDistributionMessage: senderKeyDistributionOf(theirKey),
+        },
+      },
+      () => bundleOf(restarted.state),
+    );
+    await decryptMdMessage(carol.stanza('P2', direct), restarted.signal);
+    const inOther = codec.mdNode('message', { ...inGroup, from: OTHER, id: 'P3' }, [
+      theirs('in the other group'),
+    ]);
+    expect(await decryptMdMessage(inOther, restarted.signal)).toEqual({
+      kind: 'text',
+      text: 'in the other group',
+    });
+    const plain = new MemorySignalKeyStore({ registrationId: 1, identityKeyPair: x25519KeyPair() });
+    expect(await decryptMdMessage(stanza('G5', [skmsg('y')]), plain)).toEqual({
       kind: 'undecryptable',
       reason: 'group-unsupported',
     });
@@ -331,7 +464,12 @@ describe('decryptMdMessage', () => {
     };
     expect(await reason(enc('msg', randomBytes(60)))).toBe('no-session');
     expect(await reason(enc('pkmsg', randomBytes(60)))).toBe('bad-message');
-    expect(await reason(enc('skmsg', randomBytes(60)))).toBe('group-unsupported');
+    expect(await reason(enc('skmsg', randomBytes(60)))).toBe('bad-message');
+    const stranger = senderKeyEncrypt(
+      newSenderKey(),
+      padMessage(codec.encodeMessage({ conversation: 'x' })),
+    ).message;
+    expect(await reason(enc('skmsg', stranger))).toBe('no-sender-key');
     expect(await reason(enc('frank', randomBytes(60)))).toBe('no-enc');
     expect(await reason(enc('pkmsg', randomBytes(60), '3'))).toBe('no-enc');
     expect(await reason(codec.mdNode('message', { from: sender.jid, id: 'X', t: '1' }))).toBe('no-enc');

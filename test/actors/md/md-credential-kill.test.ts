@@ -100,7 +100,7 @@ describe('MD credentials under SIGKILL', () => {
     const sealing = randomBytes(32);
     const env = { ...process.env, WALINK_CREDENTIALS_KEY: toBase64(sealing) };
     const load = () =>
-      new RedisCredentialStore(redis, 'md-kill', sealing, undefined, md.MD_CREDENTIAL_CODEC).load();
+      new RedisCredentialStore(redis, 'md-kill', sealing, { codec: md.MD_CREDENTIAL_CODEC }).load();
     beforeAll(async () => {
       server = await startRedis({ persistent: true });
       redis = new Redis(server.url, { maxRetriesPerRequest: 1 });

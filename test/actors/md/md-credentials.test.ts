@@ -35,6 +35,7 @@ function fullRecord(): Record_ {
     version: 'v1',
   });
   record.signal.identities['15557654321.0'] = randomBytes(32);
+  record.signal.senderKeys['120363000000000001@g.us::15557654321.0'] = JSON.stringify({ states: [] });
   record.appStateKeys = [
     {
       keyId: randomBytes(6),
@@ -143,6 +144,7 @@ describe('the MD credential codec', () => {
           selector: (k) => k.keyId,
           maxLength: 5,
         }),
+        senderKeys: fc.dictionary(fc.string(), fc.json()),
       }),
       appStateKeys: fc.array(
         fc.record(
@@ -229,6 +231,12 @@ describe('the MD credential codec', () => {
       },
     ],
     [
+      'a sender key that is not JSON',
+      (d) => {
+        d.signal.senderKeys['g::1.0'] = '{';
+      },
+    ],
+    [
       'no app-state key list',
       (d) => {
         d.appStateKeys = {};
@@ -272,6 +280,12 @@ describe('the MD credential codec', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('a version 1 record from before sender keys reads with none', () => {
+    const data = valid();
+    delete data.signal.senderKeys;
+    expect(MD_CREDENTIAL_CODEC.parse(JSON.stringify(data), 'f').signal.senderKeys).toEqual({});
   });
 
   it('a file from a newer format is CredentialError VERSION', () => {
@@ -361,7 +375,7 @@ describe('MD records in the legacy stores', () => {
 
     it('holds the MD record sealed: no key, secret or session in the clear; another key is NO_KEY', async () => {
       const sealing = randomBytes(32);
-      const store = new RedisCredentialStore(redis, 'md-alice', sealing, undefined, MD_CREDENTIAL_CODEC);
+      const store = new RedisCredentialStore(redis, 'md-alice', sealing, { codec: MD_CREDENTIAL_CODEC });
       expect(await store.load()).toBeNull();
       const record = fullRecord();
       await store.save(record);
@@ -373,7 +387,7 @@ describe('MD records in the legacy stores', () => {
       for (const secret of secrets.bytes) expect(raw.includes(Buffer.from(secret))).toBe(false);
       expect(text).not.toContain('"protocol"');
       await expect(
-        new RedisCredentialStore(redis, 'md-alice', randomBytes(32), undefined, MD_CREDENTIAL_CODEC).load(),
+        new RedisCredentialStore(redis, 'md-alice', randomBytes(32), { codec: MD_CREDENTIAL_CODEC }).load(),
       ).rejects.toMatchObject({ name: 'CredentialError', code: 'NO_KEY' });
       // A legacy session of that name would not take the MD record for its own.
       await expect(new RedisCredentialStore(redis, 'md-alice', sealing).load()).rejects.toMatchObject({

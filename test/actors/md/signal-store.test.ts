@@ -225,6 +225,9 @@ describe('MdDeviceStore', () => {
     await device.signal.removePreKey(31);
     expect(await device.signal.preKey(31)).toBeNull();
     expect((await store.load())!.signal.preKeys).toHaveLength(34);
+    // With the count alone, ids start at the credentials' nextPreKeyId (what the machine sends as firstId).
+    await device.saveCredentials({ ...device.credentials, nextPreKeyId: 36 });
+    expect((await device.signal.preKeysForUpload(2)).map((k) => k.keyId)).toEqual([36, 37]);
     // Ids wrap on the 3-byte circle; nonsense is refused.
     expect((await device.signal.preKeysForUpload(md.MAX_PRE_KEY_ID, 2)).map((k) => k.keyId)).toEqual([
       md.MAX_PRE_KEY_ID,

@@ -14,6 +14,7 @@ import {
 import { md } from '../../../codec/index.ts';
 import { type Emulator, startEmulator } from '../../../emulator/index.ts';
 import type { MdCredentials, MdSocketCommand, MdSocketReport } from '../../../machines/index.ts';
+import { startFakeMdServer } from '../../support/md-fake-server.ts';
 import { http } from '../../support/md-raw-client.ts';
 import { TestDecryptor } from '../../support/md-test-decryptor.ts';
 
@@ -254,6 +255,35 @@ describe('the MD socket actor against the emulator', () => {
       url: `${emulator.url.replace('http', 'ws')}/nowhere`,
     });
     expect((await closed.next('socket.closed')).reason).toMatch(/^HTTP/);
+  });
+
+  it('reports a malformed stanza as a typed server.frameDropped and reads the next one', async () => {
+    await start();
+    const fake = await startFakeMdServer({
+      onConnection: (connection) => {
+        connection.sendNode(
+          md.mdNode('iq', { id: 'x', type: 'set', xmlns: 'md' }, [md.mdNode('pair-device')]),
+        );
+        connection.sendNode(md.mdNode('failure', {}));
+        connection.sendNode(md.mdNode('iq', { id: 'srv', type: 'get', xmlns: 'urn:xmpp:ping' }));
+        connection.sendNode(md.mdNode('success', { t: '1', lid: '1:1@lid' }));
+      },
+    });
+    stops.push(() => void fake.close());
+    const socket = socketHarness('register', generateMdCredentials(), {
+      url: fake.url,
+      rootPublicKey: fake.root.publicKey,
+    });
+    expect(await socket.next('server.frameDropped')).toMatchObject({ code: 'STANZA_MALFORMED' });
+    expect(await socket.next('server.frameDropped')).toMatchObject({ code: 'STANZA_MALFORMED' });
+    expect((await socket.next('server.success')).lid).toBe('1:1@lid');
+    // The server's own IQ was answered with an empty result (§9).
+    for (let i = 0; i < 200 && fake.connections[0]!.nodes.length === 0; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(fake.connections[0]!.nodes).toContainEqual(
+      md.mdNode('iq', { id: 'srv', to: 's.whatsapp.net', type: 'result' }),
+    );
   });
 
   it('reports an unreadable frame as server.frameDropped and carries on', async () => {

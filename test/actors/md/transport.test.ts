@@ -1,6 +1,7 @@
 // The companion's transport (actors/md/transport.ts) against the real MD emulator and against a scripted
 // fake server that is wrong on purpose: bad certificates, a wrong root, silence, garbage (docs/protocol-md.md
 // §1-§3).
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   isMdTransportError,
@@ -230,6 +231,32 @@ describe('against a hostile server', () => {
       'node',
     ]);
     expect(server.connections[0]!.payload.devicePairingData?.eRegid).toEqual(Uint8Array.of(0, 0, 0x10, 0x92));
+  });
+
+  it('arbitrary frames after the handshake are dropped with a typed code, never thrown (fast-check)', async () => {
+    const payloads = fc.sample(
+      fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ sealed: false, bytes })),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ sealed: true, bytes })),
+      ),
+      { numRuns: 60, seed: 11 },
+    );
+    const server = await fakeServer({
+      onConnection: (connection) => {
+        for (const { sealed, bytes } of payloads) {
+          if (sealed) connection.sendSealed(bytes);
+          else connection.sendRaw(md.encodeFrame(bytes));
+        }
+        connection.sendNode(md.mdNode('success', { t: '1' }));
+      },
+    });
+    const { transport } = await connect(server.url, server.root.publicKey);
+    const seen = await events(transport, payloads.length + 1);
+    for (const event of seen.slice(0, -1)) {
+      expect(event.type === 'dropped' || event.type === 'node').toBe(true);
+      if (event.type === 'dropped') expect(['FRAME_UNDECRYPTABLE', 'FRAME_MALFORMED']).toContain(event.code);
+    }
+    expect(seen.at(-1)).toMatchObject({ type: 'node', node: { tag: 'success' } });
   });
 
   it('a frame longer than the limit closes the connection with FRAME_TOO_LARGE', async () => {

@@ -117,100 +117,115 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 
 const header = (version: number) => connectionHeader(version);
 
-describe('the handshake and the framing, fuzzed in-process', () => {
-  it('any bytes at all: typed refusals only (30,000 cases)', () => {
-    // 30,000 + 30,000 + 300 here, 2 × 20,000 + 400 below: 100,700 cases.
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 300 }),
-        fc.array(fc.nat(400), { maxLength: 3 }),
-        (bytes, cuts) => {
-          const { connection } = open();
-          for (const message of split(bytes, cuts)) connection.receive(message);
-          settle(connection);
-        },
-      ),
-      { numRuns: 30_000 },
-    );
-    expect(server.stats.internalErrors).toBe(0);
-  });
+/** Tens of thousands of cases are seconds of CPU alone, and minutes on a machine shared with other work. */
+const FUZZ_TIMEOUT_MS = 240_000;
 
-  it('a valid header (either dictionary, with or without a pre-intro) then random frames (30,000 cases)', () => {
-    let serverHellos = 0;
-    const payload = fc.oneof(
-      fc.uint8Array({ maxLength: 120 }),
-      // Protobuf-looking: a ClientHello field with a random body.
-      fc.uint8Array({ maxLength: 80 }).map((body) => Uint8Array.of(0x12, body.length, ...body)),
-      // A ClientHello whose ephemeral is random: mostly 32 bytes (a ServerHello follows), sometimes not.
-      fc
-        .oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 40 }))
-        .map((key) => Uint8Array.of(0x12, key.length + 2, 0x0a, key.length, ...key)),
-    );
-    fc.assert(
-      fc.property(
-        fc.constantFrom(2, 3, 0, 7),
-        fc.option(fc.uint8Array({ maxLength: 30 }), { nil: undefined }),
-        fc.array(payload, { minLength: 1, maxLength: 3 }),
-        fc.boolean(),
-        (version, routing, payloads, lie) => {
-          const { socket, connection } = open();
-          const intro = buildConnectionIntro(header(version), routing ?? null);
-          const frames = payloads.map((p) => {
-            const f = frame(p);
-            // A length that does not match what follows.
-            if (lie) f[2] = (f[2]! + 7) & 0xff;
-            return f;
-          });
-          connection.receive(new Uint8Array(Buffer.concat([intro, ...frames])));
-          if (socket.sent.length > 0) serverHellos += 1;
-          settle(connection);
-        },
-      ),
-      { numRuns: 30_000 },
-    );
-    // Not vacuous: cases got past the intro to the dictionary check, the protobuf, the key and ServerHello.
-    expect(server.stats.refusals.BAD_DICTIONARY).toBeGreaterThan(1000);
-    expect(server.stats.refusals.BAD_PROTO).toBeGreaterThan(1000);
-    expect(server.stats.refusals.BAD_LENGTH).toBeGreaterThan(100);
-    expect(serverHellos).toBeGreaterThan(100);
-    expect(server.stats.internalErrors).toBe(0);
-  });
+describe('the handshake and the framing, fuzzed in-process', () => {
+  it(
+    'any bytes at all: typed refusals only (30,000 cases)',
+    () => {
+      // 30,000 + 30,000 + 300 here, 2 × 20,000 + 400 below: 100,700 cases.
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.array(fc.nat(400), { maxLength: 3 }),
+          (bytes, cuts) => {
+            const { connection } = open();
+            for (const message of split(bytes, cuts)) connection.receive(message);
+            settle(connection);
+          },
+        ),
+        { numRuns: 30_000 },
+      );
+      expect(server.stats.internalErrors).toBe(0);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    'a valid header (either dictionary, with or without a pre-intro) then random frames (30,000 cases)',
+    () => {
+      let serverHellos = 0;
+      const payload = fc.oneof(
+        fc.uint8Array({ maxLength: 120 }),
+        // Protobuf-looking: a ClientHello field with a random body.
+        fc.uint8Array({ maxLength: 80 }).map((body) => Uint8Array.of(0x12, body.length, ...body)),
+        // A ClientHello whose ephemeral is random: mostly 32 bytes (a ServerHello follows), sometimes not.
+        fc
+          .oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 40 }))
+          .map((key) => Uint8Array.of(0x12, key.length + 2, 0x0a, key.length, ...key)),
+      );
+      fc.assert(
+        fc.property(
+          fc.constantFrom(2, 3, 0, 7),
+          fc.option(fc.uint8Array({ maxLength: 30 }), { nil: undefined }),
+          fc.array(payload, { minLength: 1, maxLength: 3 }),
+          fc.boolean(),
+          (version, routing, payloads, lie) => {
+            const { socket, connection } = open();
+            const intro = buildConnectionIntro(header(version), routing ?? null);
+            const frames = payloads.map((p) => {
+              const f = frame(p);
+              // A length that does not match what follows.
+              if (lie) f[2] = (f[2]! + 7) & 0xff;
+              return f;
+            });
+            connection.receive(new Uint8Array(Buffer.concat([intro, ...frames])));
+            if (socket.sent.length > 0) serverHellos += 1;
+            settle(connection);
+          },
+        ),
+        { numRuns: 30_000 },
+      );
+      // Not vacuous: cases got past the intro to the dictionary check, the protobuf, the key and ServerHello.
+      expect(server.stats.refusals.BAD_DICTIONARY).toBeGreaterThan(1000);
+      expect(server.stats.refusals.BAD_PROTO).toBeGreaterThan(1000);
+      expect(server.stats.refusals.BAD_LENGTH).toBeGreaterThan(100);
+      expect(serverHellos).toBeGreaterThan(100);
+      expect(server.stats.internalErrors).toBe(0);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   // A full handshake costs a few X25519 operations (milliseconds here): few cases, the rest above and below.
-  it('a real ClientHello, then a random or tampered ClientFinish (300 cases)', () => {
-    const keys = newClientKeys(0);
-    const genuine = md.encodeClientPayload(registrationPayload(keys));
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ raw: bytes })),
-          fc.nat(500).map((flip) => ({ flip })),
+  it(
+    'a real ClientHello, then a random or tampered ClientFinish (300 cases)',
+    () => {
+      const keys = newClientKeys(0);
+      const genuine = md.encodeClientPayload(registrationPayload(keys));
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ raw: bytes })),
+            fc.nat(500).map((flip) => ({ flip })),
+          ),
+          (finish) => {
+            const { socket, connection } = open();
+            const noise = new NoiseInitiator({ prologue: header(3), staticKeyPair: keys.noise });
+            connection.receive(
+              new md.FrameEncoder(header(3)).encode(md.encodeClientHello(noise.writeClientHello().ephemeral)),
+            );
+            const serverHello = new md.FrameDecoder().push(socket.sent[0]!)[0]!;
+            noise.readServerHello(md.decodeServerHello(serverHello));
+            let bytes: Uint8Array;
+            if ('raw' in finish) {
+              bytes = finish.raw;
+            } else {
+              bytes = md.encodeClientFinish(noise.writeClientFinish(genuine));
+              bytes[finish.flip % bytes.length]! ^= 0x01;
+            }
+            connection.receive(frame(bytes));
+            settle(connection);
+          },
         ),
-        (finish) => {
-          const { socket, connection } = open();
-          const noise = new NoiseInitiator({ prologue: header(3), staticKeyPair: keys.noise });
-          connection.receive(
-            new md.FrameEncoder(header(3)).encode(md.encodeClientHello(noise.writeClientHello().ephemeral)),
-          );
-          const serverHello = new md.FrameDecoder().push(socket.sent[0]!)[0]!;
-          noise.readServerHello(md.decodeServerHello(serverHello));
-          let bytes: Uint8Array;
-          if ('raw' in finish) {
-            bytes = finish.raw;
-          } else {
-            bytes = md.encodeClientFinish(noise.writeClientFinish(genuine));
-            bytes[finish.flip % bytes.length]! ^= 0x01;
-          }
-          connection.receive(frame(bytes));
-          settle(connection);
-        },
-      ),
-      { numRuns: 300 },
-    );
-    // A flipped bit anywhere in the encrypted static or payload fails its GCM tag.
-    expect(server.stats.refusals.BAD_TAG).toBeGreaterThan(50);
-    expect(server.stats.internalErrors).toBe(0);
-  });
+        { numRuns: 300 },
+      );
+      // A flipped bit anywhere in the encrypted static or payload fails its GCM tag.
+      expect(server.stats.refusals.BAD_TAG).toBeGreaterThan(50);
+      expect(server.stats.internalErrors).toBe(0);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 /** An in-process companion on a fake socket: the client half of the transport, by hand. */
@@ -447,7 +462,7 @@ describe('nodes after login, fuzzed in-process', () => {
       expect(server.stats.internalErrors).toBe(0);
       companion.connection.close('done');
     },
-    60_000,
+    FUZZ_TIMEOUT_MS,
   );
 
   it('random plaintext after a real handshake: decoded or refused with a typed error (400 cases)', async () => {
