@@ -2,12 +2,14 @@
 // embedded emulator's MD server: create with `protocol: 'md'`, the QR image, a pair code asked for by
 // phone number and typed by the emulator's phone, a QR scanned by it, ready, restore by login after a
 // restart, logout; the MD machine's diagram; the same token and JSON-only protections as for legacy.
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
 import { type HttpService, SessionService, startHttpService } from '../../service/index.ts';
 import { InProcessMediaQueue } from '../../workers/queues/index.ts';
+import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -228,5 +230,27 @@ describe('multi-device sessions in the service API', () => {
     });
     await expect(service.create({ name: 'm', protocol: 'md' })).rejects.toMatchObject({ status: 409 });
     expect(service.mdAvailable).toBe(false);
+  });
+
+  it('walink serve checks --md-root-key (64 hex digits, only with --md-url) before it starts anything', () => {
+    const dir = tempDir('walink-md-serve-cli-');
+    cleanups.push(() => dir.remove());
+    const home = join(dir.path, 'home');
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [...walinkArgs(), 'serve', '--port', '0', '--home', home, ...args], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const alone = run('--md-root-key', 'ab'.repeat(32));
+    expect(alone.status).toBe(2);
+    expect(alone.stderr.trim()).toBe(
+      'walink serve: --md-root-key names the root of the --md-url server; give --md-url too',
+    );
+    const short = run('--md-url', 'ws://127.0.0.1:1/ws/chat', '--md-root-key', 'abcd');
+    expect(short.status).toBe(2);
+    expect(short.stderr.trim()).toBe(
+      'walink serve: --md-root-key is the server root public key as 64 hex digits',
+    );
+    expect(existsSync(home)).toBe(false);
   });
 });

@@ -289,6 +289,13 @@ describe('walink serve in a browser', () => {
       new RegExp(`^type it on \\+${MD_PHONE}'s phone, 1[78]\\d s left$`),
     );
     await page.locator('g[id="state:online.pairing.code.pending.live.waitingForPhone"].active').waitFor();
+    // The MD machine's transitions light their edges too (the code's answer, or the liveness restart after it).
+    await expect
+      .poll(async () => {
+        const lit = await litEdges(page);
+        return lit.length > 0 && lit.every((id) => id.startsWith('edge:online.pairing.'));
+      })
+      .toBe(true);
     expect(await page.locator('g[id="state:online.pairing.qr.showing"].active').count()).toBe(1);
     await page.screenshot({ path: `${ARTIFACTS}/serve-md-pair-code.png` });
 
