@@ -102,7 +102,7 @@ function noiseRows(md: unknown): Row[] {
   return [
     {
       what: 'Noise transport seal + open, against raw `node:crypto` AES-256-GCM',
-      figure: ratios.map(([size, r]) => `${size} ${x(r)}`).join(', '),
+      figure: `${ratios.map(([size, r]) => `${size} ${x(r)}`).join(', ')}${get(md, 'measuredSeparately') ? ` (${String(get(md, 'measuredSeparately'))})` : ''}`,
       target: '≥ 0.8×',
       met: verdict(worst, 0.8),
     },
