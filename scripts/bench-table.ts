@@ -135,7 +135,7 @@ function sessionRows(session: unknown): Row[] {
   const at20k = num(scale, 'rssMiBAt20000ByTheSlope');
   rows.push({
     what: `${n(count)} idle legacy sessions in one process, all ready`,
-    figure: `RSS ${n(rss, ' MiB')} (${n(num(scale, 'rssMiBPerSession'), ' MiB')}/session), ${n(num(scale, 'heapPlusExternalKiBPerSession'), ' KiB')}/session of heap + external, ${n(num(scale, 'loginsPerSecond'))} logins/s${capped ? `; capped by ${String(capped)}, ${n(at20k, ' MiB')} at 20,000 by the slope` : ''}`,
+    figure: `RSS ${n(rss, ' MiB')} (${n(num(scale, 'rssMiBPerSession'), ' MiB')}/session), ${n(num(scale, 'heapPlusExternalKiBPerSession'), ' KiB')}/session of heap + external, ${n(num(scale, 'loginsPerSecond'))} logins/s${capped ? `; capped by ${String(capped)}, ${n(at20k, ' MiB')} at 20,000 by the slope` : ''}; heap used ${n(num(scale, 'heapUsedMiBAllReady'), ' MiB')}${get(session, 'measuredSeparately') ? `; ${String(get(session, 'measuredSeparately'))}` : ''}`,
     target: '20,000 < 1 GB RSS',
     met:
       count !== undefined && count >= 20_000
