@@ -10,7 +10,7 @@ import {
   NoiseTransport,
 } from '../crypto/md/index.ts';
 import { signalMessages } from './md-signal.ts';
-import { measure, round } from './measure.ts';
+import { interleaved, round } from './measure.ts';
 
 const FRAME_SIZES = [64, 1024, 16384];
 const ROUNDS = 5;
@@ -78,18 +78,17 @@ function transport(): Record<string, unknown> {
     const plaintext = new Uint8Array(randomBytes(size));
     const iv = Buffer.alloc(12);
     const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, size);
-    // Alternating short rounds, best of each: on a shared machine, load shifts between two long runs
-    // would otherwise decide the ratio.
-    let noise = 0;
-    let raw = 0;
-    for (let i = 0; i < ROUNDS; i++) {
-      noise = Math.max(noise, measure(() => reader.open(writer.seal(plaintext)), 300).opsPerSecond);
-      raw = Math.max(raw, measure(() => rawSealOpen(key, iv, bytes), 300).opsPerSecond);
-    }
+    // Interleaved slices on the same bytes; the ratio from CPU time, which a loaded neighbour changes least.
+    const rates = interleaved(
+      { noise: () => reader.open(writer.seal(plaintext)), raw: () => rawSealOpen(key, iv, bytes) },
+      { rounds: ROUNDS, sliceMs: 200 },
+    );
+    const noise = rates.noise.opsPerSecond;
+    const raw = rates.raw.opsPerSecond;
     results[`${size}B`] = {
       sealOpenPerSecond: noise,
       rawAesGcmSealOpenPerSecond: raw,
-      ratioToRaw: round(noise / raw, 2),
+      ratioToRaw: round(rates.noise.opsPerCpuSecond! / rates.raw.opsPerCpuSecond!, 2),
       megabytesPerSecond: round((noise * size) / 1e6, 1),
     };
   }

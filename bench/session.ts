@@ -2,12 +2,22 @@
 // machine (beside the bare primitives as a reference), restore time from socket open to ready, and a
 // scale run with many sessions in this process against the emulator in another process.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { createActor, fromCallback } from 'xstate';
-import { ClientProtocol, createSession, MemoryCredentialStore, SessionManager } from '../actors/index.ts';
+import {
+  ClientProtocol,
+  createSession,
+  FileCredentialStore,
+  MemoryCredentialStore,
+  SessionManager,
+  serializeCredentials,
+} from '../actors/index.ts';
 import { decodeNode, encodeNode, serverBinaryFrame } from '../codec/index.ts';
 import { openFrame, randomBytes, sealFrame, toBase64, x25519KeyPair } from '../crypto/index.ts';
 import { startEmulator } from '../emulator/index.ts';
@@ -163,28 +173,29 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
     );
     const httpUrl = /listening on (\S+)/.exec(line)![1]!;
     const wsUrl = `${httpUrl.replace(/^http/, 'ws')}/ws`;
-    const stores = Array.from({ length: count }, () => new MemoryCredentialStore());
+    // Pair every session once (distinct phones) in a process of its own, as a real service's earlier life
+    // did: this process then only restarts them, and its RSS holds nothing the pairing left in the allocator.
+    const credentialsDir = mkdtempSync(join(tmpdir(), 'walink-bench-scale-'));
+    await new Promise<void>((resolve, reject) => {
+      const pairing = spawn(
+        process.execPath,
+        ['bin/run-ts.js', 'bench/session-scale-child.ts', '--pair', String(count), httpUrl, credentialsDir],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      pairing.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`pairing exited with ${code}`)),
+      );
+    });
+    const stores: MemoryCredentialStore[] = [];
+    for (let i = 0; i < count; i++) {
+      const credentials = await new FileCredentialStore(join(credentialsDir, `${i}.json`)).load();
+      if (!credentials) throw new Error(`session ${i} was not paired`);
+      stores.push(new MemoryCredentialStore(credentials));
+    }
+    rmSync(credentialsDir, { recursive: true, force: true });
     collectGarbage();
     const atStart = process.memoryUsage();
     const timing = { keepAliveIdle: 120_000, phoneCheck: 600_000 };
-    // Pair every session once (distinct phones), so the measured run is the restart of a real service.
-    const pairing = new SessionManager({ concurrentConnects: 100 });
-    pairing.events$.subscribe(({ session, event }) => {
-      if (event.type === 'qr')
-        void fetch(`${httpUrl}/phones/4916${session.padStart(8, '0')}/scan`, {
-          method: 'POST',
-          body: JSON.stringify({ qr: event.text }),
-          headers: { 'content-type': 'application/json' },
-        }).catch(() => undefined);
-    });
-    await Promise.all(stores.map((store, i) => pairing.add(String(i), { url: wsUrl, store, timing })));
-    await Promise.all(
-      pairing.names().map((n) => pairing.get(n)!.waitFor((s) => s.name === 'online.ready', 60_000)),
-    );
-    await pairing.stopAll();
-    // Closing sockets finish their close handshakes before the stopped sessions can be collected.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    collectGarbage();
     const before = process.memoryUsage();
     const manager = new SessionManager({ concurrentConnects: 100 });
     const started = performance.now();
@@ -205,12 +216,38 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
       processRssMiBAllReady: round(after.rss / MIB),
       processRssMiBBeforeRestore: round(before.rss / MIB),
       heapUsedMiBAllReady: round(after.heapUsed / MIB),
-      heapUsedMiBBeforePairing: round(atStart.heapUsed / MIB),
+      heapUsedMiBWithStoresLoaded: round(atStart.heapUsed / MIB),
       heapUsedMiBBeforeRestore: round(before.heapUsed / MIB),
-      note: 'all sessions ready at once in this process (one WebSocket each); the emulator runs in a child process; RSS includes what the pairing phase left in the allocator',
+      note: 'all sessions restored and ready at once in this process (one WebSocket each) from credentials paired earlier in another process; the emulator runs in a child process',
     };
   } finally {
     child.kill('SIGTERM');
+  }
+}
+
+/** Pairs `count` sessions against the emulator at `httpUrl` and writes each one's credentials to `dir`/<i>.json. */
+export async function pairSessions(count: number, httpUrl: string, dir: string): Promise<void> {
+  const wsUrl = `${httpUrl.replace(/^http/, 'ws')}/ws`;
+  // In memory while the sockets are open (each one holds a file descriptor already), written out at the end.
+  const stores = Array.from({ length: count }, () => new MemoryCredentialStore());
+  const timing = { keepAliveIdle: 120_000, phoneCheck: 600_000 };
+  const pairing = new SessionManager({ concurrentConnects: 100 });
+  pairing.events$.subscribe(({ session, event }) => {
+    if (event.type === 'qr')
+      void fetch(`${httpUrl}/phones/4916${session.padStart(8, '0')}/scan`, {
+        method: 'POST',
+        body: JSON.stringify({ qr: event.text }),
+        headers: { 'content-type': 'application/json' },
+      }).catch(() => undefined);
+  });
+  await Promise.all(stores.map((store, i) => pairing.add(String(i), { url: wsUrl, store, timing })));
+  await Promise.all(
+    pairing.names().map((n) => pairing.get(n)!.waitFor((s) => s.name === 'online.ready', 120_000)),
+  );
+  await pairing.stopAll();
+  for (const [i, store] of stores.entries()) {
+    const credentials = await store.load();
+    if (credentials) writeFileSync(join(dir, `${i}.json`), serializeCredentials(credentials));
   }
 }
 

@@ -57,7 +57,7 @@ function codecRows(codec: unknown): Row[] {
   return [
     {
       what: `legacy node decode (+ WebMessageInfo), against \`${ref}\`'s decoder`,
-      figure: `**${x(decode)}** geomean (${perItem(get(codec, 'nodes'), 'decodeRatio')})`,
+      figure: `**${x(decode)}** geomean (${perItem(get(codec, 'nodes'), 'decodeRatio')})${get(codec, 'measuredSeparately') ? `; ${String(get(codec, 'measuredSeparately'))}` : ''}`,
       target: '≥ 3×',
       met: verdict(decode, 3),
     },
@@ -102,7 +102,7 @@ function noiseRows(md: unknown): Row[] {
   return [
     {
       what: 'Noise transport seal + open, against raw `node:crypto` AES-256-GCM',
-      figure: ratios.map(([size, r]) => `${size} ${x(r)}`).join(', '),
+      figure: `${ratios.map(([size, r]) => `${size} ${x(r)}`).join(', ')}${get(md, 'measuredSeparately') ? ` (${String(get(md, 'measuredSeparately'))})` : ''}`,
       target: '≥ 0.8×',
       met: verdict(worst, 0.8),
     },
@@ -135,7 +135,7 @@ function sessionRows(session: unknown): Row[] {
   const at20k = num(scale, 'rssMiBAt20000ByTheSlope');
   rows.push({
     what: `${n(count)} idle legacy sessions in one process, all ready`,
-    figure: `RSS ${n(rss, ' MiB')} (${n(num(scale, 'rssMiBPerSession'), ' MiB')}/session), ${n(num(scale, 'heapPlusExternalKiBPerSession'), ' KiB')}/session of heap + external, ${n(num(scale, 'loginsPerSecond'))} logins/s${capped ? `; capped by ${String(capped)}, ${n(at20k, ' MiB')} at 20,000 by the slope` : ''}`,
+    figure: `RSS ${n(rss, ' MiB')} (${n(num(scale, 'rssMiBPerSession'), ' MiB')}/session), ${n(num(scale, 'heapPlusExternalKiBPerSession'), ' KiB')}/session of heap + external, ${n(num(scale, 'loginsPerSecond'))} logins/s${capped ? `; capped by ${String(capped)}, ${n(at20k, ' MiB')} at 20,000 by the slope` : ''}; heap used ${n(num(scale, 'heapUsedMiBAllReady'), ' MiB')}${get(session, 'measuredSeparately') ? `; ${String(get(session, 'measuredSeparately'))}` : ''}`,
     target: '20,000 < 1 GB RSS',
     met:
       count !== undefined && count >= 20_000

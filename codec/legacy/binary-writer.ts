@@ -149,7 +149,9 @@ class BinaryWriter {
     if (attrs !== null && attrs !== undefined) {
       if (typeof attrs !== 'object' || Array.isArray(attrs))
         throw new CodecError('BAD_NODE', 'attrs must be an object');
-      for (const key of Object.keys(attrs)) {
+      // for…in with an own-property check: Object.keys's array per node measured slower
+      for (const key in attrs) {
+        if (!Object.hasOwn(attrs, key)) continue;
         const value = attrs[key];
         if (value === null || value === undefined) continue; // left out, as docs/protocol.md says
         if (typeof value !== 'string') throw new CodecError('BAD_NODE', `attribute ${key} must be a string`);
@@ -160,8 +162,9 @@ class BinaryWriter {
     this.listStart(1 + 2 * count + (hasContent ? 1 : 0));
     this.writeString(tag);
     if (count > 0) {
-      for (const key of Object.keys(attrs!)) {
-        const value = attrs![key];
+      for (const key in attrs) {
+        if (!Object.hasOwn(attrs, key)) continue;
+        const value = attrs[key];
         if (value === null || value === undefined) continue;
         this.writeString(key);
         this.writeString(value);
