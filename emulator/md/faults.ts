@@ -6,8 +6,11 @@
 export const MD_STEPS = ['handshake', 'pair-device', 'pair-success', 'login', 'success'] as const;
 export type MdStep = (typeof MD_STEPS)[number];
 
-/** <failure reason> codes a rule may force (§8.3): client outdated, logged out, main device gone. */
-export const FAILURE_REASONS = [401, 403, 405] as const;
+/**
+ * <failure reason> codes a rule may force (§8.3): logged out, main device gone, client outdated, unknown
+ * logout, try later (429, 503), the server failed (500).
+ */
+export const FAILURE_REASONS = [401, 403, 405, 406, 429, 500, 503] as const;
 /** companion_hello rejections (§7.6). */
 export const COMPANION_HELLO_STATUSES = [400, 403, 429, 452, 500] as const;
 

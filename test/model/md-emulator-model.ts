@@ -380,7 +380,7 @@ export const EMU_STIMULI: EmuStimulus[] = [
       facts: { dead: true },
     }),
   },
-  ...([401, 403, 405] as const).flatMap((reason) => [
+  ...([401, 403, 405, 406, 429, 500] as const).flatMap((reason) => [
     nextSocket(
       `the registration is answered <failure ${reason}>`,
       reconnectingFresh,

@@ -3,13 +3,7 @@
 // one of them over the fakes of test/support/md-machine-fakes.ts. The coverage report lists them apart; the
 // suite fails on any other transition it misses, and on a listed one that it did take (then this list is
 // wrong).
-const FAILURE_FAULTS =
-  'the failure fault forces only 401, 403 and 405 (FAILURE_REASONS in emulator/md/faults.ts), and the emulator refuses nothing else a walink payload can bring about';
-
 export const MD_EMULATOR_UNREACHABLE: Record<string, string> = {
-  'online server.failure#2': `<failure reason=406>: ${FAILURE_FAULTS}`,
-  'online server.failure#4': `<failure reason=429/503>: ${FAILURE_FAULTS}`,
-  'online server.failure#5': `<failure> with any other reason (400 is only for a payload walink never sends): ${FAILURE_FAULTS}`,
   'online server.streamError#3':
     'the emulator sends <stream:error> 515, replaced, device_removed, and 401 only for a pair-device-sign that does not verify, which walink never sends (emulator/md/pairing.ts)',
   'online server.notification#0':

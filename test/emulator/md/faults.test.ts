@@ -99,15 +99,18 @@ describe('MD faults', () => {
     expect(performance.now() - successAt).toBeGreaterThanOrEqual(55);
   });
 
-  it.each([405, 401, 403])('answers the next handshake <failure reason=%i>', async (reason) => {
-    h = await harness();
-    await fault({ kind: 'failure', reason, times: 2 });
-    const registration = await registered();
-    expect((await registration.nextTag('failure')).attrs.reason).toBe(String(reason));
-    await registration.waitClosed();
-    const linked = h.emulator.md.context.faults.list();
-    expect(linked).toEqual([{ kind: 'failure', reason, times: 1 }]);
-  });
+  it.each([405, 401, 403, 406, 429, 500, 503])(
+    'answers the next handshake <failure reason=%i>',
+    async (reason) => {
+      h = await harness();
+      await fault({ kind: 'failure', reason, times: 2 });
+      const registration = await registered();
+      expect((await registration.nextTag('failure')).attrs.reason).toBe(String(reason));
+      await registration.waitClosed();
+      const linked = h.emulator.md.context.faults.list();
+      expect(linked).toEqual([{ kind: 'failure', reason, times: 1 }]);
+    },
+  );
 
   it('refuses the next companion_hello with 429 rate-overlimit', async () => {
     h = await harness();
@@ -164,7 +167,7 @@ describe('MD faults', () => {
       { kind: 'nope' },
       { kind: 'closeSocket', at: 'somewhere' },
       { kind: 'delay', at: 'login', ms: -1 },
-      { kind: 'failure', reason: 500 },
+      { kind: 'failure', reason: 402 },
       { kind: 'companionHello', status: 200 },
       { kind: 'corruptFrame', times: 0 },
     ]) {
