@@ -1,9 +1,9 @@
 // Fault injection for the MD steps (POST /md/faults): the legacy model (emulator/legacy/faults.ts) — JSON
 // rules that make the next matching step misbehave, each firing `times` times (default 1) — over the steps
-// of docs/protocol-md.md: the handshake (§2.2), pair-device (§6.1), pair-success (§6.4), a login (§8.2) and
-// its <success> (§8.3).
+// of docs/protocol-md.md: the handshake (§2.2), pair-device (§6.1), pair-success (§6.4), a login (§8.2), its
+// <success> (§8.3), and the answer to remove-companion-device (a logout, §14).
 
-export const MD_STEPS = ['handshake', 'pair-device', 'pair-success', 'login', 'success'] as const;
+export const MD_STEPS = ['handshake', 'pair-device', 'pair-success', 'login', 'success', 'logout'] as const;
 export type MdStep = (typeof MD_STEPS)[number];
 
 /**

@@ -637,6 +637,20 @@ export const EMU_STIMULI: EmuStimulus[] = [
     }),
   },
   {
+    name: 'the user logs out, the socket drops before the answer',
+    applies: ready,
+    phase: () => ({
+      world: {
+        kind: 'all',
+        actions: [
+          { kind: 'faults', rules: [{ kind: 'closeSocket', at: 'logout' }] },
+          { kind: 'user', command: 'logout' },
+        ],
+      },
+      steps: ['the user logs out', 'the socket drops'],
+    }),
+  },
+  {
     name: 'the user sends a text',
     applies: ready,
     // Sending MD texts is not supported yet: the socket says so with a dropped frame (actors/md/socket.ts).

@@ -30,6 +30,4 @@ export const MD_EMULATOR_UNREACHABLE: Record<string, string> = {
     'the emulator refuses an upload only for a malformed one or one with another identity, which walink never sends (emulator/md/iq.ts uploadPreKeys)',
   'online.activating server.iqError#0':
     'the emulator answers `passive active` with a result, always (emulator/md/iq.ts)',
-  'online.loggingOut socket.closed#0':
-    'the emulator answers remove-companion-device before it unlinks; no fault closes the socket between the request and its answer, and a closeSocket posted over HTTP races the answer',
 };

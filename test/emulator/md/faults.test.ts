@@ -176,6 +176,34 @@ describe('MD faults', () => {
   });
 });
 
+describe('a logout', () => {
+  it('closes the socket instead of answering remove-companion-device; the device stays linked', async () => {
+    h = await harness();
+    const { client, device } = await activeDevice(h);
+    await fault({ kind: 'closeSocket', at: 'logout' });
+    client.send(
+      md.mdNode('iq', { id: client.newId(), xmlns: 'md', type: 'set', to: 's.whatsapp.net' }, [
+        md.mdNode('remove-companion-device', {
+          jid: `${PHONE}:${device}@s.whatsapp.net`,
+          reason: 'user_initiated',
+        }),
+      ]),
+    );
+    await client.waitClosed();
+    expect((await h.get(`/md/phones/${PHONE}`)).json.devices).toHaveLength(1);
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+    const again = await login(h, client.keys, device);
+    const answer = await again.client.iq('md', 'set', [
+      md.mdNode('remove-companion-device', {
+        jid: `${PHONE}:${device}@s.whatsapp.net`,
+        reason: 'user_initiated',
+      }),
+    ]);
+    expect(answer.attrs.type).toBe('result');
+    expect((await h.get(`/md/phones/${PHONE}`)).json.devices).toEqual([]);
+  });
+});
+
 describe('logging in again after a fault', () => {
   it('logs in normally once the rules are spent', async () => {
     h = await harness();
