@@ -11,6 +11,8 @@ export type MdStep = (typeof MD_STEPS)[number];
  * logout, try later (429, 503), the server failed (500).
  */
 export const FAILURE_REASONS = [401, 403, 405, 406, 429, 500, 503] as const;
+/** Bare `<stream:error code>` codes a rule may send (§10): anything but 515 and the conflicts is "reconnect". */
+export const STREAM_ERROR_CODES = [500, 503] as const;
 /** companion_hello rejections (§7.6). */
 export const COMPANION_HELLO_STATUSES = [400, 403, 429, 452, 500] as const;
 
@@ -26,7 +28,11 @@ export type MdFaultRule =
   /** Every QR and pair-code ref alive now expires at once (applied when posted). */
   | { kind: 'expireRefs'; times?: number }
   /** The next transport frame the server sends has one ciphertext byte flipped. */
-  | { kind: 'corruptFrame'; times?: number };
+  | { kind: 'corruptFrame'; times?: number }
+  /** Every MD socket past its handshake gets `<stream:error code>` and closes (applied when posted). */
+  | { kind: 'streamError'; code: (typeof STREAM_ERROR_CODES)[number]; times?: number }
+  /** The next ServerHello carries a certificate chain with its last byte flipped (a signature fails, §2.4). */
+  | { kind: 'badCertificate'; times?: number };
 
 export type MdFaultKind = MdFaultRule['kind'];
 
@@ -69,8 +75,14 @@ export function parseMdFaultRule(input: unknown): MdFaultRule {
         throw new MdFaultError(`companionHello.status is one of ${COMPANION_HELLO_STATUSES.join(', ')}`);
       }
       break;
+    case 'streamError':
+      if (!(STREAM_ERROR_CODES as readonly unknown[]).includes(rule.code)) {
+        throw new MdFaultError(`streamError.code is one of ${STREAM_ERROR_CODES.join(', ')}`);
+      }
+      break;
     case 'expireRefs':
     case 'corruptFrame':
+    case 'badCertificate':
       break;
     default:
       throw new MdFaultError(`unknown MD fault kind ${JSON.stringify(rule.kind)}`);

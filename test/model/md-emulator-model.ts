@@ -368,6 +368,14 @@ export const EMU_STIMULI: EmuStimulus[] = [
     }),
   },
   {
+    name: 'the server ends the stream with 503',
+    applies: (s) => is(s.m, ...LIVE),
+    phase: () => ({
+      world: { kind: 'faults', rules: [{ kind: 'streamError', code: 503 }] },
+      steps: ['stream error 503'],
+    }),
+  },
+  {
     name: 'the server corrupts a frame',
     applies: ready,
     phase: () => ({
@@ -396,6 +404,9 @@ export const EMU_STIMULI: EmuStimulus[] = [
       },
     ),
   ]),
+  nextSocket('the certificate chain does not verify', reconnecting, [{ kind: 'badCertificate' }], {
+    'online.handshaking': ['the handshake fails'],
+  }),
   nextSocket('the socket drops in the handshake', reconnecting, [{ kind: 'closeSocket', at: 'handshake' }], {
     'online.handshaking': ['the socket drops'],
   }),

@@ -4,14 +4,10 @@
 // suite fails on any other transition it misses, and on a listed one that it did take (then this list is
 // wrong).
 export const MD_EMULATOR_UNREACHABLE: Record<string, string> = {
-  'online server.streamError#3':
-    'the emulator sends <stream:error> 515, replaced, device_removed, and 401 only for a pair-device-sign that does not verify, which walink never sends (emulator/md/pairing.ts)',
   'online server.notification#0':
     'the emulator sends no <notification> but primary_hello (link_code_companion_reg), which has its own event; history sync and app-state keys come as messages (docs/protocol-md.md §13)',
   'online server.receipt#0':
     'the emulator sends a companion no <receipt>: its phone and contacts only receive, and walink cannot send MD messages yet (docs/protocol-md.md §12)',
-  'online.handshaking socket.handshakeFailed#0':
-    "the emulator always presents a certificate chain its own root signs and no fault breaks the handshake's crypto; a wrong root is tested in test/session/md-session.test.ts",
   'online.registering server.pairDevice#1':
     'the emulator always sends six usable refs in pair-device (emulator/md/pairing.ts issueRefs)',
   'online.pairing.code.pending.preparing xstate.error.actor.preparePairCode#0':

@@ -168,11 +168,34 @@ describe('MD faults', () => {
       { kind: 'closeSocket', at: 'somewhere' },
       { kind: 'delay', at: 'login', ms: -1 },
       { kind: 'failure', reason: 402 },
+      { kind: 'streamError', code: 515 },
       { kind: 'companionHello', status: 200 },
       { kind: 'corruptFrame', times: 0 },
     ]) {
       expect((await h.post('/md/faults', bad)).status).toBe(400);
     }
+  });
+});
+
+describe('the stream and the certificate', () => {
+  it('streamError sends every socket past its handshake <stream:error code> and closes it', async () => {
+    h = await harness();
+    const client = await registered();
+    await client.nextTag('iq');
+    await fault({ kind: 'streamError', code: 503 });
+    expect((await client.nextTag('stream:error')).attrs.code).toBe('503');
+    await client.waitClosed();
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+  });
+
+  it('badCertificate flips a byte of the next chain: the handshake fails, the next one does not', async () => {
+    h = await harness();
+    await fault({ kind: 'badCertificate' });
+    const refused = await h.connect();
+    await expect(refused.register(h.emulator.md.rootPublicKey)).rejects.toBeInstanceOf(md.CertChainError);
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+    const client = await registered();
+    expect((await client.nextTag('iq')).attrs.type).toBe('set');
   });
 });
 
