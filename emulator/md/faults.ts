@@ -13,6 +13,8 @@ export type MdStep = (typeof MD_STEPS)[number];
 export const FAILURE_REASONS = [401, 403, 405, 406, 429, 500, 503] as const;
 /** Bare `<stream:error code>` codes a rule may send (§10): anything but 515 and the conflicts is "reconnect". */
 export const STREAM_ERROR_CODES = [500, 503] as const;
+/** The login IQs (§9) an iqError rule may refuse: the pre-key count and upload (`encrypt`), `passive`. */
+export const IQ_ERROR_NAMESPACES = ['encrypt', 'passive'] as const;
 /** companion_hello rejections (§7.6). */
 export const COMPANION_HELLO_STATUSES = [400, 403, 429, 452, 500] as const;
 
@@ -31,6 +33,14 @@ export type MdFaultRule =
   | { kind: 'corruptFrame'; times?: number }
   /** Every MD socket past its handshake gets `<stream:error code>` and closes (applied when posted). */
   | { kind: 'streamError'; code: (typeof STREAM_ERROR_CODES)[number]; times?: number }
+  /** The next IQ of `xmlns` (and `type`, when given) is answered `<error code>` instead (§9). */
+  | {
+      kind: 'iqError';
+      xmlns: (typeof IQ_ERROR_NAMESPACES)[number];
+      type?: 'get' | 'set';
+      code: number;
+      times?: number;
+    }
   /** The next ServerHello carries a certificate chain with its last byte flipped (a signature fails, §2.4). */
   | { kind: 'badCertificate'; times?: number };
 
@@ -73,6 +83,17 @@ export function parseMdFaultRule(input: unknown): MdFaultRule {
     case 'companionHello':
       if (!(COMPANION_HELLO_STATUSES as readonly unknown[]).includes(rule.status)) {
         throw new MdFaultError(`companionHello.status is one of ${COMPANION_HELLO_STATUSES.join(', ')}`);
+      }
+      break;
+    case 'iqError':
+      if (!(IQ_ERROR_NAMESPACES as readonly unknown[]).includes(rule.xmlns)) {
+        throw new MdFaultError(`iqError.xmlns is one of ${IQ_ERROR_NAMESPACES.join(', ')}`);
+      }
+      if (rule.type !== undefined && rule.type !== 'get' && rule.type !== 'set') {
+        throw new MdFaultError('iqError.type is get or set');
+      }
+      if (!(Number.isInteger(rule.code) && (rule.code as number) >= 400 && (rule.code as number) <= 599)) {
+        throw new MdFaultError('iqError.code is an integer in 400..599');
       }
       break;
     case 'streamError':

@@ -235,6 +235,14 @@ export async function answerIq(
   session: Authenticated,
   iq: MdNode,
 ): Promise<void> {
+  const forced = ctx.faults.take(
+    'iqError',
+    (rule) => rule.xmlns === iq.attrs.xmlns && (rule.type === undefined || rule.type === iq.attrs.type),
+  );
+  if (forced) {
+    connection.sendNode(iqError(iq.attrs.id!, forced.code, 'fault'));
+    return;
+  }
   const first = md.childNodes(iq)[0]?.tag;
   const row = IQ_TABLE.find(
     (r) => r.xmlns === iq.attrs.xmlns && r.type === iq.attrs.type && (r.child === null || r.child === first),

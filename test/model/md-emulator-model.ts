@@ -404,6 +404,33 @@ export const EMU_STIMULI: EmuStimulus[] = [
       },
     ),
   ]),
+  nextSocket(
+    'the pre-key count is answered with an error',
+    reconnectingPaired,
+    [{ kind: 'iqError', xmlns: 'encrypt', type: 'get', code: 500 }],
+    { 'online.countingPreKeys': ['an IQ is answered with an error'] },
+  ),
+  nextSocket(
+    'passive active is answered with an error',
+    reconnectingPaired,
+    [{ kind: 'iqError', xmlns: 'passive', code: 500 }],
+    { 'online.activating': ['an IQ is answered with an error'] },
+  ),
+  {
+    name: 'the phone scans, the first pre-key upload is answered with an error',
+    applies: pairingQr,
+    phase: () => ({
+      world: {
+        kind: 'all',
+        actions: [
+          { kind: 'faults', rules: [{ kind: 'iqError', xmlns: 'encrypt', type: 'set', code: 500 }] },
+          { kind: 'scan' },
+        ],
+      },
+      steps: ['pair-success arrives'],
+      instead: { 'online.uploadingPreKeys': ['an IQ is answered with an error'] },
+    }),
+  },
   nextSocket('the certificate chain does not verify', reconnecting, [{ kind: 'badCertificate' }], {
     'online.handshaking': ['the handshake fails'],
   }),

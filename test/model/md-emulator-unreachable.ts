@@ -20,10 +20,4 @@ export const MD_EMULATOR_UNREACHABLE: Record<string, string> = {
     'with MODEL_TIMING no pairing socket stays silent for livenessTimeout: the refs run out first (8 s), a code lives 7 s from its acceptance (itself life), and the emulator answers every ping between two steps',
   'online.verifying xstate.error.actor.verifyPairSuccess#0':
     'verifyPairSuccess (actors/md/pairing.ts) answers every pair-success with a typed result; it throws only on its own bug',
-  'online.countingPreKeys server.iqError#0':
-    'the emulator answers the pre-key count with an error for no request walink sends (emulator/md/iq.ts)',
-  'online.uploadingPreKeys server.iqError#0':
-    'the emulator refuses an upload only for a malformed one or one with another identity, which walink never sends (emulator/md/iq.ts uploadPreKeys)',
-  'online.activating server.iqError#0':
-    'the emulator answers `passive active` with a result, always (emulator/md/iq.ts)',
 };

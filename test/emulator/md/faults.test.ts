@@ -169,6 +169,8 @@ describe('MD faults', () => {
       { kind: 'delay', at: 'login', ms: -1 },
       { kind: 'failure', reason: 402 },
       { kind: 'streamError', code: 515 },
+      { kind: 'iqError', xmlns: 'usync', code: 500 },
+      { kind: 'iqError', xmlns: 'encrypt', code: 200 },
       { kind: 'companionHello', status: 200 },
       { kind: 'corruptFrame', times: 0 },
     ]) {
@@ -196,6 +198,20 @@ describe('the stream and the certificate', () => {
     expect(h.emulator.md.context.faults.list()).toEqual([]);
     const client = await registered();
     expect((await client.nextTag('iq')).attrs.type).toBe('set');
+  });
+});
+
+describe('the login IQs', () => {
+  it('iqError answers the next IQ of that namespace and type with <error code>, then normally', async () => {
+    h = await harness();
+    const linked = await linkByQr(h);
+    const { client } = await login(h, linked.client.keys, linked.device);
+    await fault({ kind: 'iqError', xmlns: 'encrypt', type: 'get', code: 500 });
+    const refused = await client.iq('encrypt', 'get', [md.mdNode('count')]);
+    expect(md.requireChild(refused, 'error').attrs.code).toBe('500');
+    const counted = await client.iq('encrypt', 'get', [md.mdNode('count')]);
+    expect(counted.attrs.type).toBe('result');
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
   });
 });
 
