@@ -41,6 +41,8 @@ export type MdFaultRule =
       code: number;
       times?: number;
     }
+  /** The next pair-device carries refs no QR can hold: each with a comma, the QR's separator (§6.2). */
+  | { kind: 'badRefs'; times?: number }
   /** The next ServerHello carries a certificate chain with its last byte flipped (a signature fails, §2.4). */
   | { kind: 'badCertificate'; times?: number };
 
@@ -104,6 +106,7 @@ export function parseMdFaultRule(input: unknown): MdFaultRule {
     case 'expireRefs':
     case 'corruptFrame':
     case 'badCertificate':
+    case 'badRefs':
       break;
     default:
       throw new MdFaultError(`unknown MD fault kind ${JSON.stringify(rule.kind)}`);

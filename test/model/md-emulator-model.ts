@@ -28,6 +28,8 @@ export interface Facts {
   serverCode: 'none' | 'live' | 'stale';
   /** A copy of the device took the session over and stays logged in. */
   otherHolds: boolean;
+  /** The socket's pair-device carried no usable ref: it waits for nothing more (pairDeviceTimeout). */
+  refsUnusable: boolean;
   /** What happens next is a race the model does not predict: the path ends here. */
   dead: boolean;
 }
@@ -104,6 +106,8 @@ function factsAfter(facts: Facts, before: ModelState, after: ModelState, step: S
   if (step === 'the device is stored') next.keysUp = false;
   if (step === 'the upload is answered') next.keysUp = true;
   if (step === 'companion_hello is accepted') next.serverCode = 'live';
+  if (step === 'pair-device without a ref') next.refsUnusable = true;
+  if (!is(after, 'online.registering')) next.refsUnusable = false;
   const codeWasLive = is(before, 'online.pairing.code.pending.live');
   if (codeWasLive && !is(after, 'online.pairing.code.pending.live') && is(after, 'online.pairing'))
     next.serverCode = next.serverCode === 'live' ? 'stale' : next.serverCode;
@@ -117,7 +121,7 @@ function next(state: EmuState): Step | null {
   const { m, facts } = state;
   if (is(m, 'online.connecting')) return 'the socket opens';
   if (is(m, 'online.handshaking')) return 'the handshake completes';
-  if (is(m, 'online.registering')) return 'pair-device arrives';
+  if (is(m, 'online.registering')) return facts.refsUnusable ? null : 'pair-device arrives';
   if (is(m, 'online.pairing.code.pending.preparing')) return 'the code is prepared';
   if (is(m, 'online.pairing.code.pending.awaitingAnswer')) return 'companion_hello is accepted';
   if (is(m, 'online.verifying')) return 'pair-success verifies';
@@ -274,6 +278,7 @@ export const EMU_STIMULI: EmuStimulus[] = [
   timePasses('livenessTimeout'),
   timePasses('readyStable'),
   timePasses('reconnectBackoff'),
+  timePasses('pairDeviceTimeout', (s) => s.facts.refsUnusable),
 
   // ---- the phone (docs/protocol-md.md §6-7, §10, §12)
   {
@@ -431,6 +436,9 @@ export const EMU_STIMULI: EmuStimulus[] = [
       instead: { 'online.uploadingPreKeys': ['an IQ is answered with an error'] },
     }),
   },
+  nextSocket('pair-device carries no usable ref', reconnectingFresh, [{ kind: 'badRefs' }], {
+    'online.registering': ['pair-device without a ref'],
+  }),
   nextSocket('the certificate chain does not verify', reconnecting, [{ kind: 'badCertificate' }], {
     'online.handshaking': ['the handshake fails'],
   }),
@@ -750,7 +758,7 @@ export function emuStimulusNamed(name: string): EmuStimulus {
 export function initialEmuState(): EmuState {
   const start: EmuState = {
     m: initialModelState(false),
-    facts: { keysUp: false, serverCode: 'none', otherHolds: false, dead: false },
+    facts: { keysUp: false, serverCode: 'none', otherHolds: false, refsUnusable: false, dead: false },
   };
   return runPhase(start, { world: { kind: 'none' }, steps: [] })!.state;
 }

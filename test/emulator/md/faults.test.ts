@@ -201,6 +201,20 @@ describe('the stream and the certificate', () => {
   });
 });
 
+describe('pair-device', () => {
+  it('badRefs sends refs with a comma once; the next registration gets usable ones', async () => {
+    h = await harness();
+    await fault({ kind: 'badRefs' });
+    const first = await registered();
+    const refs = md.findChildren(md.requireChild(await first.nextTag('iq'), 'pair-device'), 'ref');
+    expect(refs).toHaveLength(6);
+    for (const ref of refs) expect(Buffer.from(md.contentBytes(ref)).toString()).toContain(',');
+    const next = await registered();
+    const good = md.findChildren(md.requireChild(await next.nextTag('iq'), 'pair-device'), 'ref');
+    for (const ref of good) expect(Buffer.from(md.contentBytes(ref)).toString()).not.toContain(',');
+  });
+});
+
 describe('the login IQs', () => {
   it('iqError answers the next IQ of that namespace and type with <error code>, then normally', async () => {
     h = await harness();
