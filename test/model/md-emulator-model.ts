@@ -5,7 +5,7 @@
 // a user call, time passing on the SimulatedClock. Each stimulus says what the world does
 // (md-world.ts) and which of md-session-model.ts's steps the machine will see, in order; the steps the
 // server and our own procedures take on their own (the socket opening, the handshake, pair-device, the
-// code prepared, the login's IQs) are filled in by `quiesce`. The runner (md-session-emulator.test.ts)
+// code prepared, the login's IQs) are filled in by `runPhase` from `next`. The runner (md-session-emulator.test.ts)
 // makes it happen against a real session and compares the state after each stimulus.
 import { mdSessionMachine, transitionIdOf } from '../../machines/index.ts';
 import {
@@ -42,9 +42,7 @@ export interface EmuState {
 export interface Phase {
   world: MdWorldAction;
   steps: Step[];
-  /** Fill in what the server and our procedures do on their own afterwards (default true). */
-  quiesce?: boolean;
-  /** Steps to take instead of quiesce's own in the state named (once each), e.g. a fault's answer. */
+  /** Steps to take instead of `next`'s in the state named (once each), e.g. a fault's answer. */
   instead?: Record<string, Step[]>;
   facts?: Partial<Facts>;
 }
@@ -52,7 +50,7 @@ export interface Phase {
 export interface EmuStimulus {
   name: string;
   applies(state: EmuState): boolean;
-  /** The phases, each from the model state the previous one left; null when it cannot happen. */
+  /** What it does from this model state; null when it cannot happen there. */
   phase(state: EmuState): Phase | null;
 }
 
@@ -165,7 +163,7 @@ export function runPhase(state: EmuState, phase: Phase): Stepped | null {
   const instead = { ...phase.instead };
   const own = out.increments;
   out.increments = out.later;
-  for (let i = 0; i < 40 && phase.quiesce !== false; i++) {
+  for (let i = 0; i < 40; i++) {
     const where = INSTEAD_ORDER.find((path) => instead[path] && is(current!.m, path));
     if (where) {
       const steps = instead[where]!;
