@@ -60,6 +60,12 @@ export interface CloseInfo {
 
 const POLL_MS = 20;
 
+function flipLast(bytes: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  copy[copy.length - 1]! ^= 0x01;
+  return copy;
+}
+
 export class MdConnection {
   readonly id: number;
   /** The token dictionary this connection speaks (header byte 3), once the intro was read. */
@@ -156,7 +162,10 @@ export class MdConnection {
     const hello = md.decodeClientHello(frame);
     const noise = new NoiseResponder({ prologue: intro!.header, staticKeyPair: this.#deps.serverStatic });
     noise.readClientHello(hello);
-    const serverHello = md.encodeServerHello(noise.writeServerHello(this.#deps.certChain()));
+    const chain = this.#deps.certChain();
+    // The badCertificate fault: the chain's last byte (inside the leaf's signature) flipped, on a copy.
+    const sent = this.#deps.faults.take('badCertificate') ? flipLast(chain) : chain;
+    const serverHello = md.encodeServerHello(noise.writeServerHello(sent));
     this.#noise = noise;
     this.#phase = 'finish';
     const fault = this.#deps.faults.atStep('handshake');

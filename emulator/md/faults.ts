@@ -1,13 +1,20 @@
 // Fault injection for the MD steps (POST /md/faults): the legacy model (emulator/legacy/faults.ts) — JSON
 // rules that make the next matching step misbehave, each firing `times` times (default 1) — over the steps
-// of docs/protocol-md.md: the handshake (§2.2), pair-device (§6.1), pair-success (§6.4), a login (§8.2) and
-// its <success> (§8.3).
+// of docs/protocol-md.md: the handshake (§2.2), pair-device (§6.1), pair-success (§6.4), a login (§8.2), its
+// <success> (§8.3), and the answer to remove-companion-device (a logout, §14).
 
-export const MD_STEPS = ['handshake', 'pair-device', 'pair-success', 'login', 'success'] as const;
+export const MD_STEPS = ['handshake', 'pair-device', 'pair-success', 'login', 'success', 'logout'] as const;
 export type MdStep = (typeof MD_STEPS)[number];
 
-/** <failure reason> codes a rule may force (§8.3): client outdated, logged out, main device gone. */
-export const FAILURE_REASONS = [401, 403, 405] as const;
+/**
+ * <failure reason> codes a rule may force (§8.3): logged out, main device gone, client outdated, unknown
+ * logout, try later (429, 503), the server failed (500).
+ */
+export const FAILURE_REASONS = [401, 403, 405, 406, 429, 500, 503] as const;
+/** Bare `<stream:error code>` codes a rule may send (§10): anything but 515 and the conflicts is "reconnect". */
+export const STREAM_ERROR_CODES = [500, 503] as const;
+/** The login IQs (§9) an iqError rule may refuse: the pre-key count and upload (`encrypt`), `passive`. */
+export const IQ_ERROR_NAMESPACES = ['encrypt', 'passive'] as const;
 /** companion_hello rejections (§7.6). */
 export const COMPANION_HELLO_STATUSES = [400, 403, 429, 452, 500] as const;
 
@@ -23,7 +30,21 @@ export type MdFaultRule =
   /** Every QR and pair-code ref alive now expires at once (applied when posted). */
   | { kind: 'expireRefs'; times?: number }
   /** The next transport frame the server sends has one ciphertext byte flipped. */
-  | { kind: 'corruptFrame'; times?: number };
+  | { kind: 'corruptFrame'; times?: number }
+  /** Every MD socket past its handshake gets `<stream:error code>` and closes (applied when posted). */
+  | { kind: 'streamError'; code: (typeof STREAM_ERROR_CODES)[number]; times?: number }
+  /** The next IQ of `xmlns` (and `type`, when given) is answered `<error code>` instead (§9). */
+  | {
+      kind: 'iqError';
+      xmlns: (typeof IQ_ERROR_NAMESPACES)[number];
+      type?: 'get' | 'set';
+      code: number;
+      times?: number;
+    }
+  /** The next pair-device carries refs no QR can hold: each with a comma, the QR's separator (§6.2). */
+  | { kind: 'badRefs'; times?: number }
+  /** The next ServerHello carries a certificate chain with its last byte flipped (a signature fails, §2.4). */
+  | { kind: 'badCertificate'; times?: number };
 
 export type MdFaultKind = MdFaultRule['kind'];
 
@@ -66,8 +87,26 @@ export function parseMdFaultRule(input: unknown): MdFaultRule {
         throw new MdFaultError(`companionHello.status is one of ${COMPANION_HELLO_STATUSES.join(', ')}`);
       }
       break;
+    case 'iqError':
+      if (!(IQ_ERROR_NAMESPACES as readonly unknown[]).includes(rule.xmlns)) {
+        throw new MdFaultError(`iqError.xmlns is one of ${IQ_ERROR_NAMESPACES.join(', ')}`);
+      }
+      if (rule.type !== undefined && rule.type !== 'get' && rule.type !== 'set') {
+        throw new MdFaultError('iqError.type is get or set');
+      }
+      if (!(Number.isInteger(rule.code) && (rule.code as number) >= 400 && (rule.code as number) <= 599)) {
+        throw new MdFaultError('iqError.code is an integer in 400..599');
+      }
+      break;
+    case 'streamError':
+      if (!(STREAM_ERROR_CODES as readonly unknown[]).includes(rule.code)) {
+        throw new MdFaultError(`streamError.code is one of ${STREAM_ERROR_CODES.join(', ')}`);
+      }
+      break;
     case 'expireRefs':
     case 'corruptFrame':
+    case 'badCertificate':
+    case 'badRefs':
       break;
     default:
       throw new MdFaultError(`unknown MD fault kind ${JSON.stringify(rule.kind)}`);

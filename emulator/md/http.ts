@@ -7,6 +7,7 @@ import type { MdContext } from './context.ts';
 import { MdFaultError, type MdFaultRule, parseMdFaultRule } from './faults.ts';
 import { expireAllRefs, linkCode, scanQr } from './pairing.ts';
 import { describePhone, requirePhoneNumber, sendMessage, unlinkFromPhone } from './phone.ts';
+import { streamError } from './stanzas.ts';
 
 const PHONE_ROUTE = /^\/md\/phones\/(\d{1,20})(?:\/(scan|link-code|messages)|\/devices\/(\d{1,6}))?$/;
 const SMALL_BODY = 64 * 1024;
@@ -81,6 +82,11 @@ async function faultsRoute(
     // Applied when posted: a network drop, and refs that run out early.
     if (rule.kind === 'closeSocket' && rule.at === 'now') {
       for (const connection of [...ctx.connections]) connection.close('fault: closeSocket now', 1001);
+    } else if (rule.kind === 'streamError') {
+      for (const connection of [...ctx.connections]) {
+        if (connection.isTransport)
+          connection.endStream(streamError(rule.code), `fault: stream error ${rule.code}`);
+      }
     } else if (rule.kind === 'expireRefs') {
       expireAllRefs(ctx);
     } else {

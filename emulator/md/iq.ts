@@ -120,17 +120,33 @@ function appStateSync(iq: MdNode): MdNode {
   return iqResult(iq.attrs.id!, [md.mdNode('sync', {}, answered)]);
 }
 
-/** §14: logout. Only the device itself can be removed this way. */
-function removeCompanion(
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+/**
+ * §14: logout. Only the device itself can be removed this way. A `logout` fault closes the socket instead
+ * (the device stays linked) or answers late.
+ */
+async function removeCompanion(
   ctx: MdContext,
   connection: MdConnection,
   session: Authenticated,
   iq: MdNode,
-): Answer {
+): Promise<Answer> {
   const remove = md.findChild(iq, 'remove-companion-device')!;
   const jid = md.tryParseMdJid(remove.attrs.jid ?? '');
   const own = jid && jid.user === session.account.number && (jid.device ?? 0) === session.device.id;
   if (!own) return iqError(iq.attrs.id!, 403, 'forbidden');
+  const fault = ctx.faults.atStep('logout');
+  if (fault && 'close' in fault) {
+    connection.close('fault: closeSocket at logout');
+    return undefined;
+  }
+  if (fault) {
+    await sleep(fault.delayMs);
+    if (!connection.isOpen) return undefined;
+  }
   connection.sendNode(iqResult(iq.attrs.id!));
   ctx.log.info(
     { device: deviceJid(session.account, session.device), reason: remove.attrs.reason },
@@ -219,6 +235,14 @@ export async function answerIq(
   session: Authenticated,
   iq: MdNode,
 ): Promise<void> {
+  const forced = ctx.faults.take(
+    'iqError',
+    (rule) => rule.xmlns === iq.attrs.xmlns && (rule.type === undefined || rule.type === iq.attrs.type),
+  );
+  if (forced) {
+    connection.sendNode(iqError(iq.attrs.id!, forced.code, 'fault'));
+    return;
+  }
   const first = md.childNodes(iq)[0]?.tag;
   const row = IQ_TABLE.find(
     (r) => r.xmlns === iq.attrs.xmlns && r.type === iq.attrs.type && (r.child === null || r.child === first),

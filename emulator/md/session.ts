@@ -94,7 +94,9 @@ async function register(ctx: MdContext, connection: MdConnection, result: Handsh
   if (!(await atStep(ctx, connection, 'pair-device'))) return;
   const id = ctx.nextId();
   session.serverIqs.add(id);
-  connection.sendNode(pairDevice(id, issueRefs(ctx, connection)));
+  const refs = issueRefs(ctx, connection);
+  // The badRefs fault: refs a QR cannot carry (a comma is its field separator).
+  connection.sendNode(pairDevice(id, ctx.faults.take('badRefs') ? refs.map((ref) => `${ref},x`) : refs));
 }
 
 /** §8.2: the device is known by user, device and the Noise static key the handshake proved. */

@@ -70,7 +70,7 @@ export function failure(reason: number): MdNode {
 }
 
 /** §10: 515 restart required, `conflict replaced`, 401 `device_removed`, or a bare code. */
-export function streamError(kind: 515 | 401 | 'replaced' | 'device_removed'): MdNode {
+export function streamError(kind: 515 | 401 | 500 | 503 | 'replaced' | 'device_removed'): MdNode {
   if (kind === 'replaced') return mdNode('stream:error', {}, [mdNode('conflict', { type: 'replaced' })]);
   if (kind === 'device_removed') {
     return mdNode('stream:error', { code: '401' }, [mdNode('conflict', { type: 'device_removed' })]);

@@ -99,15 +99,18 @@ describe('MD faults', () => {
     expect(performance.now() - successAt).toBeGreaterThanOrEqual(55);
   });
 
-  it.each([405, 401, 403])('answers the next handshake <failure reason=%i>', async (reason) => {
-    h = await harness();
-    await fault({ kind: 'failure', reason, times: 2 });
-    const registration = await registered();
-    expect((await registration.nextTag('failure')).attrs.reason).toBe(String(reason));
-    await registration.waitClosed();
-    const linked = h.emulator.md.context.faults.list();
-    expect(linked).toEqual([{ kind: 'failure', reason, times: 1 }]);
-  });
+  it.each([405, 401, 403, 406, 429, 500, 503])(
+    'answers the next handshake <failure reason=%i>',
+    async (reason) => {
+      h = await harness();
+      await fault({ kind: 'failure', reason, times: 2 });
+      const registration = await registered();
+      expect((await registration.nextTag('failure')).attrs.reason).toBe(String(reason));
+      await registration.waitClosed();
+      const linked = h.emulator.md.context.faults.list();
+      expect(linked).toEqual([{ kind: 'failure', reason, times: 1 }]);
+    },
+  );
 
   it('refuses the next companion_hello with 429 rate-overlimit', async () => {
     h = await harness();
@@ -164,12 +167,93 @@ describe('MD faults', () => {
       { kind: 'nope' },
       { kind: 'closeSocket', at: 'somewhere' },
       { kind: 'delay', at: 'login', ms: -1 },
-      { kind: 'failure', reason: 500 },
+      { kind: 'failure', reason: 402 },
+      { kind: 'streamError', code: 515 },
+      { kind: 'iqError', xmlns: 'usync', code: 500 },
+      { kind: 'iqError', xmlns: 'encrypt', code: 200 },
       { kind: 'companionHello', status: 200 },
       { kind: 'corruptFrame', times: 0 },
     ]) {
       expect((await h.post('/md/faults', bad)).status).toBe(400);
     }
+  });
+});
+
+describe('the stream and the certificate', () => {
+  it('streamError sends every socket past its handshake <stream:error code> and closes it', async () => {
+    h = await harness();
+    const client = await registered();
+    await client.nextTag('iq');
+    await fault({ kind: 'streamError', code: 503 });
+    expect((await client.nextTag('stream:error')).attrs.code).toBe('503');
+    await client.waitClosed();
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+  });
+
+  it('badCertificate flips a byte of the next chain: the handshake fails, the next one does not', async () => {
+    h = await harness();
+    await fault({ kind: 'badCertificate' });
+    const refused = await h.connect();
+    await expect(refused.register(h.emulator.md.rootPublicKey)).rejects.toBeInstanceOf(md.CertChainError);
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+    const client = await registered();
+    expect((await client.nextTag('iq')).attrs.type).toBe('set');
+  });
+});
+
+describe('pair-device', () => {
+  it('badRefs sends refs with a comma once; the next registration gets usable ones', async () => {
+    h = await harness();
+    await fault({ kind: 'badRefs' });
+    const first = await registered();
+    const refs = md.findChildren(md.requireChild(await first.nextTag('iq'), 'pair-device'), 'ref');
+    expect(refs).toHaveLength(6);
+    for (const ref of refs) expect(Buffer.from(md.contentBytes(ref)).toString()).toContain(',');
+    const next = await registered();
+    const good = md.findChildren(md.requireChild(await next.nextTag('iq'), 'pair-device'), 'ref');
+    for (const ref of good) expect(Buffer.from(md.contentBytes(ref)).toString()).not.toContain(',');
+  });
+});
+
+describe('the login IQs', () => {
+  it('iqError answers the next IQ of that namespace and type with <error code>, then normally', async () => {
+    h = await harness();
+    const linked = await linkByQr(h);
+    const { client } = await login(h, linked.client.keys, linked.device);
+    await fault({ kind: 'iqError', xmlns: 'encrypt', type: 'get', code: 500 });
+    const refused = await client.iq('encrypt', 'get', [md.mdNode('count')]);
+    expect(md.requireChild(refused, 'error').attrs.code).toBe('500');
+    const counted = await client.iq('encrypt', 'get', [md.mdNode('count')]);
+    expect(counted.attrs.type).toBe('result');
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+  });
+});
+
+describe('a logout', () => {
+  it('closes the socket instead of answering remove-companion-device; the device stays linked', async () => {
+    h = await harness();
+    const { client, device } = await activeDevice(h);
+    await fault({ kind: 'closeSocket', at: 'logout' });
+    client.send(
+      md.mdNode('iq', { id: client.newId(), xmlns: 'md', type: 'set', to: 's.whatsapp.net' }, [
+        md.mdNode('remove-companion-device', {
+          jid: `${PHONE}:${device}@s.whatsapp.net`,
+          reason: 'user_initiated',
+        }),
+      ]),
+    );
+    await client.waitClosed();
+    expect((await h.get(`/md/phones/${PHONE}`)).json.devices).toHaveLength(1);
+    expect(h.emulator.md.context.faults.list()).toEqual([]);
+    const again = await login(h, client.keys, device);
+    const answer = await again.client.iq('md', 'set', [
+      md.mdNode('remove-companion-device', {
+        jid: `${PHONE}:${device}@s.whatsapp.net`,
+        reason: 'user_initiated',
+      }),
+    ]);
+    expect(answer.attrs.type).toBe('result');
+    expect((await h.get(`/md/phones/${PHONE}`)).json.devices).toEqual([]);
   });
 });
 
