@@ -41,6 +41,10 @@ export function mdLine(event: SessionAppEvent): string | null {
     }
     case 'md.receipt':
       return `receipt   ${event.receiptType ?? 'delivery'} for ${event.id} from ${event.from}`;
+    case 'md.sent':
+      return `sent      ${event.id} to ${event.to} (the server has it)`;
+    case 'md.send.failed':
+      return `not sent  ${event.id} to ${event.to}: ${event.reason}${event.detail ? ` (${event.detail})` : ''}`;
     case 'md.offline':
       return `offline   ${event.count} queued messages delivered`;
     case 'md.frame.dropped':

@@ -21,6 +21,8 @@ export interface StartMdOptions {
   json?: boolean;
   mediaDir?: string;
   verbose?: boolean;
+  /** Read prompt commands from stdin even when it is not a terminal. */
+  prompt?: boolean;
 }
 
 /** The embedded emulator's own phone (`emulator/legacy/phone-client.ts` DEFAULT_PHONE, valid for MD too). */
@@ -171,7 +173,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     if (!state.resting || interactive) return;
     void printing.then(() => shutdown(state.reason === 'loggedOut' ? 0 : 1));
   });
-  if (interactive) {
+  if (interactive || options.prompt) {
     const { readCommands } = await import('./prompt.ts');
     readCommands(session, print);
   }

@@ -72,6 +72,16 @@ export {
   type RegistrationKeys,
   registrationPayload,
 } from './payload.ts';
+export {
+  isMdSendError,
+  MdDeviceCache,
+  type MdSendContext,
+  MdSendError,
+  type MdSendResult,
+  type MdSendStore,
+  recipientUser,
+  sendMdText,
+} from './send.ts';
 export { createMdSession, newMdMessageId, translateMdEvent } from './session.ts';
 export type { CreateMdSessionOptions, MdDecryptorFactory } from './session-options.ts';
 export { AppStateKeyStore, MdDeviceStore, type MdDeviceStoreOptions, MdSignalStore } from './signal-store.ts';

@@ -12,6 +12,8 @@ export type IqKind =
   | 'passiveActive'
   | 'ping'
   | 'logout'
+  /** props, blocklist, privacy (§9): an error answer is only logged, as deployed companions do. */
+  | 'info'
   | 'other';
 
 export type StanzaErrorCode = 'STANZA_MALFORMED' | 'STANZA_UNEXPECTED';
@@ -80,6 +82,7 @@ export type ParsedStanza =
   | { type: 'server.offline'; count: number }
   | { type: 'server.notification'; id: string; from: string; notificationType: string }
   | { type: 'server.receipt'; id: string; from: string; receiptType: string | null; participant?: string }
+  | { type: 'server.messageAck'; id: string; from: string; error?: number }
   /** A server IQ (ping) that wants an empty result. */
   | { type: 'server.iqRequest'; iqId: string; xmlns: string }
   | { type: 'message'; envelope: MessageEnvelope }
@@ -148,6 +151,7 @@ function answer(node: md.MdNode, kind: IqKind): ParsedStanza {
     }
     if (kind === 'companionFinish')
       return { type: 'server.finishRejected', status: error.code, text: error.text };
+    if (kind === 'info') return { type: 'server.iqResult', iqId, kind };
     return { type: 'server.iqError', iqId, code: error.code, text: error.text };
   }
   if (type !== 'result') throw new StanzaError('STANZA_MALFORMED', `an answer of type ${type}`);
@@ -279,6 +283,17 @@ function classify(node: md.MdNode, kindOf: (id: string) => IqKind | undefined): 
     }
     case 'message':
       return message(node);
+    case 'ack': {
+      // §12.7: the server took a message we sent; other acks (of our receipts) mean nothing more.
+      if (attr(node, 'class') !== 'message') return { type: 'ignored', tag: 'ack' };
+      const error = md.getIntAttr(node, 'error');
+      return {
+        type: 'server.messageAck',
+        id: md.requireAttr(node, 'id'),
+        from: attr(node, 'from') ?? '',
+        ...(error !== undefined ? { error } : {}),
+      };
+    }
     case 'ib': {
       const offline = md.findChild(node, 'offline');
       if (offline) return { type: 'server.offline', count: md.getIntAttr(offline, 'count') ?? 0 };

@@ -27,6 +27,7 @@ import { generateMdCredentials, type MdAppStateKey, type MdCredentialRecord } fr
 import { asMachineContent } from './message-content.ts';
 import { finishPairCode, preparePairCode, verifyPairSuccess } from './pairing.ts';
 import type { MessageEnvelope } from './parse.ts';
+import { MdDeviceCache } from './send.ts';
 import type { CreateMdSessionOptions, MdDecryptorFactory } from './session-options.ts';
 import { MdDeviceStore } from './signal-store.ts';
 import { createMdSocketActor, type DecryptedMessage, type MdSocketOptions } from './socket.ts';
@@ -178,6 +179,8 @@ export async function createMdSession(options: CreateMdSessionOptions): Promise<
       ...(options.os ? { payload: { os: options.os } } : {}),
       decrypt,
       preKeysForUpload: async (firstId, count) => (await device).signal.preKeysForUpload(firstId, count),
+      signalStore: async () => (await device).signal,
+      deviceCache: new MdDeviceCache(),
       stats,
       onFault: (error) => crash(error, 'socket'),
     },

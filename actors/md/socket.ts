@@ -15,6 +15,7 @@ import type {
 import type { ProtocolStats } from '../session-types.ts';
 import { type IqKind, isStanzaError, type MessageEnvelope, parseStanza } from './parse.ts';
 import { loginPayload, type PayloadOptions, registrationPayload } from './payload.ts';
+import { isMdSendError, MdDeviceCache, MdSendError, type MdSendStore, sendMdText } from './send.ts';
 import * as stanzas from './stanzas.ts';
 import { isMdTransportError, type MdTransport, type MdTransportEvent, openMdTransport } from './transport.ts';
 
@@ -39,6 +40,12 @@ export interface MdSocketOptions {
   platformDisplay?: string;
   /** Decrypts a `<message>`; without one every message is `undecryptable`. */
   decrypt?: (envelope: MessageEnvelope) => Promise<DecryptedMessage>;
+  /** The Signal store texts are encrypted with (md-store's MdSignalStore); without one, sends fail. */
+  signalStore?: () => Promise<MdSendStore>;
+  /** Device lists shared across this session's sockets (default: one per socket). */
+  deviceCache?: MdDeviceCache;
+  /** Deadline for usync and the pre-key fetch of a send (default 20 s). */
+  iqTimeoutMs?: number;
   /** The one-time pre-keys to upload, durable before they are returned (md-store's preKeysForUpload). */
   preKeysForUpload?: (firstId: number, count: number) => Promise<SignalPreKey[]>;
   stats?: ProtocolStats;
@@ -94,6 +101,11 @@ function runSocket(
   let stopped = false;
   /** Inbound work in order: a message waits for its decryption, and what follows waits behind it. */
   let chain: Promise<void> = Promise.resolve();
+  /** Sends one at a time: the second to a new device finds the session the first started. */
+  let sends: Promise<void> = Promise.resolve();
+  /** IQs a send waits for, by id: their answers go to the send, not the machine. */
+  const awaiting = new Map<string, { answer: (node: md.MdNode) => void; fail: () => void }>();
+  const cache = options.deviceCache ?? new MdDeviceCache();
 
   const report = (event: MdSocketReport) => {
     if (stopped) return;
@@ -133,6 +145,12 @@ function runSocket(
   };
 
   const onNode = (node: md.MdNode) => {
+    const waiting = node.tag === 'iq' ? awaiting.get(node.attrs.id ?? '') : undefined;
+    if (waiting && (node.attrs.type === 'result' || node.attrs.type === 'error')) {
+      ledger.answer(node.attrs.id!);
+      waiting.answer(node);
+      return;
+    }
     let stanza: ReturnType<typeof parseStanza>;
     try {
       stanza = parseStanza(node, (id) => ledger.answer(id));
@@ -221,6 +239,60 @@ function runSocket(
     },
   );
 
+  /** An IQ whose answer a send waits for, with a deadline; MdSendError timeout / notConnected. */
+  const query = (build: (id: string) => md.MdNode): Promise<md.MdNode> =>
+    new Promise((resolve, reject) => {
+      if (!transport?.isOpen || stopped) {
+        reject(new MdSendError('notConnected', 'the socket is not open'));
+        return;
+      }
+      const id = ledger.take('other');
+      const timeoutMs = options.iqTimeoutMs ?? 20_000;
+      const timer = setTimeout(() => {
+        awaiting.delete(id);
+        reject(new MdSendError('timeout', `no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref?.();
+      const done = () => {
+        clearTimeout(timer);
+        awaiting.delete(id);
+      };
+      awaiting.set(id, {
+        answer: (node) => {
+          done();
+          resolve(node);
+        },
+        fail: () => {
+          done();
+          reject(new MdSendError('notConnected', 'the socket closed'));
+        },
+      });
+      send(build(id));
+    });
+
+  /** §12.7: a text, end to end; every failure is a typed socket.sendFailed. */
+  const sendText = async (cmd: Extract<MdSocketCommand, { type: 'send.text' }>): Promise<void> => {
+    try {
+      if (!credentials.me) throw new MdSendError('notConnected', 'the companion is not paired');
+      if (!options.signalStore) throw new MdSendError('encryptFailed', 'no Signal store to encrypt with');
+      if (!transport?.isOpen) throw new MdSendError('notConnected', 'the socket is not open');
+      const store = await options.signalStore();
+      await sendMdText(
+        { me: credentials.me.jid, account: credentials.account, store, cache, query, send },
+        { jid: cmd.jid, text: cmd.text, id: cmd.id },
+      );
+    } catch (error) {
+      if (!isMdSendError(error)) throw error;
+      report({
+        type: 'socket.sendFailed',
+        id: cmd.id,
+        to: cmd.jid.slice(0, 80),
+        reason: error.code,
+        detail: error.message,
+      });
+    }
+  };
+
   const command = async (cmd: MdSocketCommand): Promise<void> => {
     switch (cmd.type) {
       case 'send.iqResult':
@@ -299,14 +371,15 @@ function runSocket(
       case 'send.logout':
         if (!credentials.me) return;
         return send(stanzas.removeCompanionDevice(ledger.take('logout'), credentials.me.jid));
-      case 'send.text':
-        // Sending needs the recipient's devices and pre-key bundles (usync), which the emulator does not
-        // model and walink does not do yet (docs/protocol-md.md §12).
-        report({
-          type: 'server.frameDropped',
-          code: 'SEND_UNSUPPORTED',
-          reason: 'sending MD texts is not supported',
-        });
+      case 'send.text': {
+        const run = sends.then(() => sendText(cmd));
+        sends = run.catch(() => undefined);
+        return run;
+      }
+      case 'send.accountQueries':
+        send(stanzas.propsQuery(ledger.take('info')));
+        send(stanzas.blocklistQuery(ledger.take('info')));
+        send(stanzas.privacyQuery(ledger.take('info')));
         return;
       case 'send.close':
         transport?.close(1000, 'closed by the session');
@@ -322,6 +395,7 @@ function runSocket(
 
   return () => {
     stopped = true;
+    for (const waiting of [...awaiting.values()]) waiting.fail();
     abort.abort();
     transport?.close(1000, 'session left the socket');
   };

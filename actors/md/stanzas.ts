@@ -180,3 +180,74 @@ export function receipt(input: ReceiptInput): Node {
 export function removeCompanionDevice(id: string, jid: string): Node {
   return iq(id, 'set', 'md', [node('remove-companion-device', { jid, reason: 'user_initiated' })]);
 }
+
+/** §9: what deployed companions ask once logged in; the answers are only logged. */
+export function propsQuery(id: string, hash?: string): Node {
+  return iq(id, 'get', 'w', [node('props', { protocol: '2', ...(hash ? { hash } : {}) })]);
+}
+
+export function blocklistQuery(id: string): Node {
+  return node('iq', { id, to: SERVER_JID, type: 'get', xmlns: 'blocklist' });
+}
+
+export function privacyQuery(id: string): Node {
+  return iq(id, 'get', 'privacy', [node('privacy')]);
+}
+
+/** §12.7: the device lists of users (`user@s.whatsapp.net`), for a message. */
+export function usyncDevices(id: string, users: string[]): Node {
+  return iq(id, 'get', 'usync', [
+    node('usync', { sid: id, mode: 'query', last: 'true', index: '0', context: 'message' }, [
+      node('query', {}, [node('devices', { version: '2' })]),
+      node(
+        'list',
+        {},
+        users.map((jid) => node('user', { jid })),
+      ),
+    ]),
+  ]);
+}
+
+/** §12.7: one pre-key bundle per device JID. */
+export function preKeyBundles(id: string, devices: string[]): Node {
+  return iq(id, 'get', 'encrypt', [
+    node(
+      'key',
+      {},
+      devices.map((jid) => node('user', { jid, reason: 'identity' })),
+    ),
+  ]);
+}
+
+export interface OutgoingEnc {
+  /** The device JID the `<enc>` is for. */
+  jid: string;
+  type: 'pkmsg' | 'msg';
+  body: Uint8Array;
+}
+
+export interface TextMessageInput {
+  id: string;
+  /** The chat: the recipient's user JID. */
+  to: string;
+  encs: OutgoingEnc[];
+  /** The companion's ADVSignedDeviceIdentity, sent along when an `<enc>` is a pkmsg (§12.7). */
+  deviceIdentity?: Uint8Array;
+}
+
+/** §12.7: `<message to id type=text><participants><to jid><enc v=2 type/></to>…</participants>`. */
+export function textMessage(input: TextMessageInput): Node {
+  const content: Node[] = [
+    node(
+      'participants',
+      {},
+      input.encs.map((enc) =>
+        node('to', { jid: enc.jid }, [node('enc', { v: '2', type: enc.type }, enc.body)]),
+      ),
+    ),
+  ];
+  if (input.deviceIdentity && input.encs.some((enc) => enc.type === 'pkmsg')) {
+    content.push(node('device-identity', {}, input.deviceIdentity));
+  }
+  return node('message', { to: input.to, id: input.id, type: 'text' }, content);
+}

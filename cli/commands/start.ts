@@ -20,6 +20,7 @@ interface StartCliOptions {
   json?: boolean;
   mediaDir?: string;
   verbose?: boolean;
+  prompt?: boolean;
 }
 
 export function registerStartCommand(program: Command): void {
@@ -61,6 +62,10 @@ export function registerStartCommand(program: Command): void {
     )
     .option('--media-dir <dir>', 'where decrypted media goes (default: media/ beside the session file)')
     .option('--json', 'print events as JSON lines')
+    .option(
+      '--prompt',
+      'read prompt commands (send, logout, …) from stdin even when it is not a terminal (scripts, tests)',
+    )
     .option('-v, --verbose', "log the embedded emulator's connection events to stderr")
     .action(runStart);
 }
@@ -188,7 +193,7 @@ async function runStart(options: StartCliOptions): Promise<void> {
     // Without a terminal nobody can type "restart": report the end and leave.
     void printing.then(() => shutdown(state.name === 'loggedOut' && state.reason === 'loggedOut' ? 0 : 1));
   });
-  if (interactive) {
+  if (interactive || options.prompt) {
     const { readCommands } = await import('../prompt.ts');
     readCommands(session, print);
   }

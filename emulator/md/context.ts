@@ -68,12 +68,20 @@ export interface QrRef {
   expiresAt: number;
 }
 
+/** A message a companion sent that a contact or a phone decrypted (docs/emulator.md "The MD phone API"). */
 export interface SentRecord {
   id: string;
+  /** The chat: the contact, or the destination of a deviceSentMessage. */
   to: string;
+  /** The companion device that sent it. */
   device: string;
   text: string | null;
   t: number;
+  /** How it came: `pkmsg` (a new session) or `msg`. */
+  encType?: 'pkmsg' | 'msg';
+  /** Who decrypted it: the contact, or the account's own phone for a deviceSentMessage. */
+  readBy?: string;
+  deviceSent?: boolean;
 }
 
 export interface MdStats {

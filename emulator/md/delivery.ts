@@ -86,6 +86,20 @@ export async function sendToDevice(
   return true;
 }
 
+/** A companion's message for another companion, relayed as it came (the server cannot read it, §12.7). */
+export function relayToDevice(
+  ctx: MdContext,
+  account: MdAccount,
+  device: MdDevice,
+  queued: QueuedStanza,
+): boolean {
+  if (device.queue.length >= ctx.options.maxQueuedMessages) return false;
+  device.queue.push(queued);
+  ctx.state.changed();
+  liveConnection(ctx, account, device)?.sendNode(messageStanza(queued, false));
+  return true;
+}
+
 /** §12: a contact's message to every linked device of the account; the JIDs of those it was queued for. */
 export async function sendFromContact(
   ctx: MdContext,

@@ -6,7 +6,14 @@ import { HttpError, readJson, requireObject, sendJson } from '../../http/index.t
 import type { MdContext } from './context.ts';
 import { MdFaultError, type MdFaultRule, parseMdFaultRule } from './faults.ts';
 import { expireAllRefs, linkCode, scanQr } from './pairing.ts';
-import { describePhone, requirePhoneNumber, sendMessage, unlinkFromPhone } from './phone.ts';
+import {
+  addContact,
+  describePhone,
+  listContacts,
+  requirePhoneNumber,
+  sendMessage,
+  unlinkFromPhone,
+} from './phone.ts';
 import { streamError } from './stanzas.ts';
 
 const PHONE_ROUTE = /^\/md\/phones\/(\d{1,20})(?:\/(scan|link-code|messages)|\/devices\/(\d{1,6}))?$/;
@@ -35,6 +42,13 @@ export async function mdRoute(
     await faultsRoute(ctx, method, req, res);
     return true;
   }
+  if (path === '/md/contacts') {
+    if (method === 'GET') sendJson(res, 200, { contacts: listContacts(ctx) });
+    else if (method === 'POST') {
+      sendJson(res, 200, addContact(ctx, requireObject(await readJson(req, SMALL_BODY))));
+    } else throw new HttpError(405, 'use GET or POST');
+    return true;
+  }
   const phone = PHONE_ROUTE.exec(path);
   if (!phone) return false;
   const number = requirePhoneNumber(phone[1]!);
@@ -49,7 +63,11 @@ export async function mdRoute(
     sendJson(res, 200, describePhone(ctx, number));
     return true;
   }
-  if (method !== 'POST') throw new HttpError(405, 'use POST');
+  if (action === 'messages' && method === 'GET') {
+    sendJson(res, 200, { sent: ctx.sent.get(number) ?? [] });
+    return true;
+  }
+  if (method !== 'POST') throw new HttpError(405, action === 'messages' ? 'use GET or POST' : 'use POST');
   const body = requireObject(await readJson(req, action === 'messages' ? maxBodyBytes : SMALL_BODY));
   if (action === 'scan') sendJson(res, 200, await scanQr(ctx, number, body.qr));
   else if (action === 'link-code') sendJson(res, 200, await linkCode(ctx, number, body.code));

@@ -8,6 +8,7 @@ import type { MdConnection } from './connection.ts';
 import { type ConnSession, deviceJid, type MdContext } from './context.ts';
 import { bootstrapDevice } from './delivery.ts';
 import { unlinkDevice } from './devices.ts';
+import { answerBundles, answerUsync } from './directory.ts';
 import { iqError, iqResult } from './stanzas.ts';
 import type { PreKeyRecord } from './state.ts';
 
@@ -165,6 +166,13 @@ export const IQ_TABLE: IqRow[] = [
     handle: (_c, _k, session, iq) =>
       iqResult(iq.attrs.id!, [md.mdNode('count', { value: String(session.device.preKeys.length) })]),
   },
+  {
+    xmlns: 'encrypt',
+    type: 'get',
+    child: 'key',
+    handle: (ctx, _k, _s, iq) => answerBundles(ctx, iq),
+  },
+  { xmlns: 'usync', type: 'get', child: 'usync', handle: (ctx, _k, _s, iq) => answerUsync(ctx, iq) },
   {
     xmlns: 'encrypt',
     type: 'set',

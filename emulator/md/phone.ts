@@ -110,3 +110,21 @@ export function unlinkFromPhone(ctx: MdContext, number: string, device: number):
     throw new HttpError(404, `no device ${device} is linked`);
   return { unlinked: deviceJid(account, device) };
 }
+
+/** POST /md/contacts {jid, name?}: a user companions can message (usync lists its device 0, §12.7). */
+export function addContact(ctx: MdContext, body: Record<string, unknown>): { jid: string; name: string } {
+  const match = typeof body.jid === 'string' ? CONTACT_JID.exec(body.jid) : null;
+  if (!match) throw new HttpError(400, '"jid" must be a contact JID like 4917000000001@s.whatsapp.net');
+  if (ctx.state.accounts.has(match[1]!)) throw new HttpError(400, '"jid" is a phone of this emulator');
+  const contact = ctx.state.contact(`${match[1]}@s.whatsapp.net`);
+  if (typeof body.name === 'string' && body.name.length > 0) {
+    contact.pushName = body.name.slice(0, 64);
+    ctx.state.changed();
+  }
+  return { jid: contact.jid, name: contact.pushName };
+}
+
+/** GET /md/contacts: the contacts the emulator knows, without their keys. */
+export function listContacts(ctx: MdContext): { jid: string; name: string }[] {
+  return [...ctx.state.contacts.values()].map((contact) => ({ jid: contact.jid, name: contact.pushName }));
+}

@@ -5,8 +5,8 @@ import { md } from '../../codec/index.ts';
 import { constantTimeEqual } from '../../crypto/index.ts';
 import { HttpError } from '../../http/index.ts';
 import type { ConnectionHandler, HandshakeResult, MdConnection } from './connection.ts';
-import { type ConnSession, deviceJid, lidJid, type MdContext } from './context.ts';
-import { acknowledge, flushQueue } from './delivery.ts';
+import { type ConnSession, deviceJid, lidJid, type MdContext, userJid } from './context.ts';
+import { acknowledge, flushQueue, relayToDevice } from './delivery.ts';
 import { isTypedError, MdEmulatorError } from './errors.ts';
 import { answerIq, iqName } from './iq.ts';
 import {
@@ -260,8 +260,12 @@ function onReceipt(ctx: MdContext, session: Authenticated, receipt: MdNode): voi
 }
 
 /**
- * A message a companion sends: acked, and when it answers a contact (device 0) on a session that contact
- * started, decrypted by the contact — which is what turns the contact's later messages from pkmsg into msg.
+ * A message a companion sends (docs/protocol-md.md §12.7): acked at once; each `<to jid=device>` of its
+ * `<participants>` (or the one `<enc>` for the device `to` names) goes to that device. A contact (device 0)
+ * or a phone (device 0 of an account) decrypts it with its Signal party, and the text is recorded for the
+ * phone API; a deviceSentMessage (the sender's copy for its own phone) is read through. Another companion
+ * gets the `<enc>` relayed in its queue, from the sending device. The recipient's delivery receipt comes
+ * back once it decrypted.
  */
 async function onMessage(
   ctx: MdContext,
@@ -279,31 +283,74 @@ async function onMessage(
     const enc = md.findChild(target, 'enc');
     if (enc && target.attrs.jid) targets.push([target.attrs.jid, enc]);
   }
+  let delivered: string | null = null;
   for (const [jid, enc] of targets.slice(0, MAX_PARTICIPANTS)) {
-    const parsed = md.tryParseMdJid(jid);
-    if (parsed?.server !== 's.whatsapp.net' || (parsed.device ?? 0) !== 0) continue;
-    const contact = ctx.state.contacts.get(`${parsed.user}@s.whatsapp.net`);
-    const type = enc.attrs.type;
-    if (!contact || (type !== 'msg' && type !== 'pkmsg') || !(enc.content instanceof Uint8Array)) continue;
-    try {
-      const plaintext = await decryptFromDevice(
-        contact,
-        () => ctx.state.changed(),
-        { name: session.account.number, deviceId: session.device.id },
-        type,
-        enc.content,
-      );
-      const decoded = md.decodeMessage(plaintext);
-      ctx.recordSent(session.account.number, {
-        id,
-        to: contact.jid,
-        device: session.jid,
-        text: decoded.conversation ?? decoded.extendedTextMessage?.text ?? null,
-        t: ctx.nowSeconds(),
-      });
-    } catch (error) {
-      if (!isTypedError(error)) throw error;
-      ctx.log.info({ conn: connection.id, err: error.message }, 'md: a companion message did not decrypt');
-    }
+    const outcome = await deliverEnc(ctx, connection, session, message, jid, enc);
+    if (outcome && !delivered && outcome.to !== userJid(session.account)) delivered = outcome.to;
+  }
+  // §12.4: the recipient's device has it (a delivery receipt has no type).
+  if (delivered && connection.isOpen) {
+    connection.sendNode(md.mdNode('receipt', { from: delivered, id, t: String(ctx.nowSeconds()) }));
+  }
+}
+
+/** One device's `<enc>`: decrypted by a party, or relayed to a companion. The chat it was for, if read. */
+async function deliverEnc(
+  ctx: MdContext,
+  connection: MdConnection,
+  session: Authenticated,
+  message: MdNode,
+  jid: string,
+  enc: MdNode,
+): Promise<{ to: string } | null> {
+  const parsed = md.tryParseMdJid(jid);
+  const type = enc.attrs.type;
+  if (parsed?.server !== 's.whatsapp.net' || parsed.user === '') return null;
+  if ((type !== 'msg' && type !== 'pkmsg') || !(enc.content instanceof Uint8Array)) return null;
+  const device = parsed.device ?? 0;
+  const account = ctx.state.accounts.get(parsed.user);
+  if (device !== 0) {
+    const companion = account?.devices.get(device);
+    if (!account || !companion || companion === session.device) return null;
+    relayToDevice(ctx, account, companion, {
+      id: message.attrs.id!,
+      from: session.jid,
+      t: ctx.nowSeconds(),
+      type: message.attrs.type === 'media' ? 'media' : 'text',
+      encType: type,
+      body: enc.content,
+    });
+    return null;
+  }
+  const party = account ?? ctx.state.contacts.get(`${parsed.user}@s.whatsapp.net`);
+  if (!party) return null;
+  const partyJid = `${parsed.user}@s.whatsapp.net`;
+  try {
+    const plaintext = await decryptFromDevice(
+      party,
+      () => ctx.state.changed(),
+      { name: session.account.number, deviceId: session.device.id },
+      type,
+      enc.content,
+    );
+    const decoded = md.decodeMessage(plaintext);
+    const sent = decoded.deviceSentMessage;
+    const inner = sent?.message ?? decoded;
+    const chat = sent?.destinationJid ?? partyJid;
+    ctx.recordSent(session.account.number, {
+      id: message.attrs.id!,
+      to: chat,
+      device: session.jid,
+      text: inner.conversation ?? inner.extendedTextMessage?.text ?? null,
+      t: ctx.nowSeconds(),
+      encType: type,
+      readBy: partyJid,
+      ...(sent ? { deviceSent: true } : {}),
+    });
+    return { to: partyJid };
+  } catch (error) {
+    if (!isTypedError(error)) throw error;
+    ctx.log.info({ conn: connection.id, err: error.message }, 'md: a companion message did not decrypt');
+    return null;
   }
 }

@@ -4,6 +4,10 @@
 // the emulator's state file (written atomically by emulator/legacy/world.ts), so a restarted emulator keeps
 // its root key and its linked devices. The file holds secrets and is mode 0600.
 import { fromBase64, randomBytes, toBase64, type X25519KeyPair, x25519KeyPair } from '../../crypto/index.ts';
+import type { SignalParty } from './signal-party.ts';
+
+/** A party's own pre-keys, for companions that start sessions with it (made on first use). */
+type PartyKeys = Pick<SignalParty, 'signedPreKey' | 'preKeys' | 'nextPreKeyId'>;
 
 export const MD_STATE_VERSION = 1;
 
@@ -64,7 +68,7 @@ export interface ReceiptRecord {
   t: number;
 }
 
-export interface MdAccount {
+export interface MdAccount extends PartyKeys {
   number: string;
   /** The user part of the account's LID (`<lid>:<device>@lid`). */
   lid: string;
@@ -80,7 +84,7 @@ export interface MdAccount {
   receipts: ReceiptRecord[];
 }
 
-export interface MdContact {
+export interface MdContact extends PartyKeys {
   jid: string;
   pushName: string;
   registrationId: number;

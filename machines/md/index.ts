@@ -22,6 +22,7 @@ export {
   type MdPairFailure,
   type MdPairingMethod,
   type MdPhoneProblem,
+  type MdSendFailure,
   type MdServerEvent,
   type MdSessionContext,
   type MdSessionEmitted,

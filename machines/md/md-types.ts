@@ -231,9 +231,22 @@ export type MdMessageContent =
   | { kind: 'undecryptable'; reason: string }
   | { kind: 'other'; type: string };
 
+/** Why a text was not sent (docs/protocol-md.md §12.7); nothing went out for it. */
+export type MdSendFailure =
+  | 'badJid' // the recipient is not a user JID
+  | 'noDevices' // usync listed no device for the recipient (not on WhatsApp)
+  | 'bundleMissing' // no device of the recipient had a session or a pre-key bundle
+  | 'iqError' // usync or the bundle fetch was answered with an error
+  | 'timeout' // usync or the bundle fetch went unanswered
+  | 'encryptFailed' // the Signal library refused (a bad bundle, a broken session)
+  | 'notConnected' // the socket was not open
+  | 'serverError'; // the server's ack carried an error
+
 /** The socket's own life (docs/protocol-md.md §1-2). */
 export type MdSocketEvent =
   | { type: 'socket.opened' }
+  /** A send.text that could not go out (docs/protocol-md.md §12.7): typed, never a throw. */
+  | { type: 'socket.sendFailed'; id: string; to: string; reason: MdSendFailure; detail?: string }
   | { type: 'socket.secured' }
   | { type: 'socket.handshakeFailed'; reason: string }
   | { type: 'socket.closed'; code: number | null; reason: string };
@@ -296,6 +309,8 @@ export type MdServerEvent =
     }
   | { type: 'server.notification'; id: string; from: string; notificationType: string }
   | { type: 'server.receipt'; id: string; from: string; participant?: string; receiptType: string | null }
+  /** The server took a message the companion sent (`<ack class=message id from>`, §12.7); `error` if refused. */
+  | { type: 'server.messageAck'; id: string; from: string; error?: number }
   /** `<ib><offline count>`: the queued offline messages have all been delivered (docs/protocol-md.md §12.5). */
   | { type: 'server.offline'; count: number }
   | { type: 'server.frameDropped'; code: MdFrameDropCode; reason: string };
@@ -353,7 +368,10 @@ export type MdSocketCommand =
   | { type: 'send.ping' }
   /** remove-companion-device (docs/protocol-md.md §14). */
   | { type: 'send.logout' }
+  /** docs/protocol-md.md §12.7: devices (usync), bundles, one `<enc>` per device; the actor does it all. */
   | { type: 'send.text'; jid: string; text: string; id: string }
+  /** docs/protocol-md.md §9: props, blocklist and privacy, as deployed companions ask once logged in. */
+  | { type: 'send.accountQueries' }
   | { type: 'send.close' };
 
 // ---- the promise actors (supplied by actors/md; pure stubs in setup) ----
@@ -459,6 +477,9 @@ export type MdSessionEmitted =
   | { type: 'credentials.cleared'; reason: MdFailureReason }
   | { type: 'message'; message: MdMessageSummary }
   | { type: 'receipt'; id: string; from: string; receiptType: string | null }
+  /** The server acked a text the companion sent (docs/protocol-md.md §12.7). */
+  | { type: 'sent'; id: string; to: string }
+  | { type: 'send.failed'; id: string; to: string; reason: MdSendFailure; detail?: string }
   | { type: 'offline'; count: number }
   | { type: 'frame.dropped'; code: MdFrameDropCode; reason: string; count: number }
   | { type: 'reconnecting'; attempt: number; delay: number; reason: string }

@@ -108,6 +108,31 @@ export const readySetup = connectionSetup.extend({
       return { type: 'send.text', jid: event.jid, text: event.text, id: event.id };
     }),
     sendLogout: sendTo('socket', { type: 'send.logout' } satisfies MdSocketCommand),
+    sendAccountQueries: sendTo('socket', { type: 'send.accountQueries' } satisfies MdSocketCommand),
+    /** §12.7: the server took the message; an ack with an error is a failed send. */
+    noteSent: connectionSetup.emit(({ event }) => {
+      assertEvent(event, 'server.messageAck');
+      if (event.error !== undefined) {
+        return {
+          type: 'send.failed',
+          id: event.id,
+          to: event.from,
+          reason: 'serverError',
+          detail: `ack error ${event.error}`,
+        };
+      }
+      return { type: 'sent', id: event.id, to: event.from };
+    }),
+    noteSendFailed: connectionSetup.emit(({ event }) => {
+      assertEvent(event, 'socket.sendFailed');
+      return {
+        type: 'send.failed',
+        id: event.id,
+        to: event.to,
+        reason: event.reason,
+        ...(event.detail !== undefined ? { detail: event.detail } : {}),
+      };
+    }),
   },
   delays: {
     readyStable: ({ context }) => timer(context.timing.readyStable),
@@ -121,13 +146,16 @@ export const DELIVERY = {
   'server.notification': { actions: ['markAlive', 'ackNotification'] },
   'server.receipt': { actions: ['markAlive', 'deliverReceipt'] },
   'server.offline': { actions: ['markAlive', 'noteOffline'] },
+  'server.messageAck': { actions: ['markAlive', 'noteSent'] },
+  'socket.sendFailed': { actions: 'noteSendFailed' },
 } as const;
 
 export const readyState = readySetup.createStateConfig({
   description: 'Logged in (docs/protocol-md.md §9-13): messages flow; ping every 30 s, liveness 35 s.',
   type: 'parallel',
   tags: ['ready'],
-  entry: 'markReady',
+  // §9: props, blocklist and privacy, as deployed companions ask on every login (answers only logged).
+  entry: ['markReady', 'sendAccountQueries'],
   // The backoff is reset by a stable session, not by reaching ready (a server that accepts and drops at
   // once would otherwise get a reconnect every base interval forever).
   after: { readyStable: { actions: 'resetBackoff' } },

@@ -14,7 +14,7 @@ type Line = Record<string, unknown> & { type: string };
 
 function start(args: string[]) {
   const child: ChildProcess = spawn(process.execPath, ['bin/walink.js', 'start', '--md', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: Line[] = [];
   const waiters = new Set<() => void>();
@@ -163,6 +163,32 @@ describe('walink start --md', () => {
       await wrong.next((l) => l.type === 'state' && l.state === 'failed');
       expect(await wrong.next((l) => l.type === 'md.failed')).toMatchObject({ reason: 'handshakeFailed' });
       expect(await wrong.exit()).toBe(1);
+    } finally {
+      await other.close();
+    }
+  }, 45_000);
+
+  it('--prompt: `send <jid> <text>` sends a text the contact decrypts, with md.sent and the receipt', async () => {
+    const other = await startEmulator({ port: 0, host: '127.0.0.1', md: { firstFrameDelayMs: 1 } });
+    try {
+      const contact = '491700000042@s.whatsapp.net';
+      await http(other.url, 'POST', '/md/contacts', { jid: contact });
+      const r = run(['--url', other.mdWsUrl, '--root-key', other.md.rootPublicKeyHex, '--prompt']);
+      const qr = await r.next((l) => l.type === 'qr');
+      await http(other.url, 'POST', '/md/phones/15557654321/scan', { qr: qr.text });
+      await r.next((l) => l.type === 'md.ready');
+      r.child.stdin!.write(`send ${contact} hello from the prompt\n`);
+      const sent = await r.next((l) => l.type === 'md.sent');
+      expect(sent.to).toBe(contact);
+      await r.next((l) => l.type === 'md.receipt' && l.id === sent.id);
+      const listed = await http(other.url, 'GET', '/md/phones/15557654321/messages');
+      expect(listed.body.sent).toContainEqual(
+        expect.objectContaining({ id: sent.id, to: contact, readBy: contact, text: 'hello from the prompt' }),
+      );
+      r.child.stdin!.write('send 4917000000999@s.whatsapp.net nobody\n');
+      expect(await r.next((l) => l.type === 'md.send.failed')).toMatchObject({ reason: 'noDevices' });
+      r.child.kill('SIGINT');
+      expect(await r.exit()).toBe(0);
     } finally {
       await other.close();
     }

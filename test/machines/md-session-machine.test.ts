@@ -1061,11 +1061,44 @@ describe('md machine: ready', () => {
     expect(h.emittedOf('message')).toHaveLength(1);
   });
 
-  it('sends texts; counts dropped frames', () => {
+  it('asks props, blocklist and privacy on entering ready (§9)', () => {
+    const h = mdHarness({ credentials: pairedMdCredentials() });
+    toReady(h);
+    expect(h.commands.filter((c) => c.type === 'send.accountQueries')).toHaveLength(1);
+  });
+
+  it('sends texts, reports their acks and failures; counts dropped frames', () => {
     const h = mdHarness({ credentials: pairedMdCredentials() });
     toReady(h);
     h.send({ type: 'user.sendText', jid: 'a@s.whatsapp.net', text: 'yo', id: 'X1' });
     expect(h.commands.at(-1)).toEqual({ type: 'send.text', jid: 'a@s.whatsapp.net', text: 'yo', id: 'X1' });
+    // §12.7: the server's ack is `sent`; an ack with an error and a send the socket could not make are
+    // typed `send.failed` events.
+    h.send({ type: 'server.messageAck', id: 'X1', from: 'a@s.whatsapp.net' });
+    h.send({ type: 'server.messageAck', id: 'X2', from: 'a@s.whatsapp.net', error: 479 });
+    h.send({
+      type: 'socket.sendFailed',
+      id: 'X3',
+      to: 'b@s.whatsapp.net',
+      reason: 'noDevices',
+      detail: 'none',
+    });
+    expect(h.emitted).toContainEqual({ type: 'sent', id: 'X1', to: 'a@s.whatsapp.net' });
+    expect(h.emitted).toContainEqual({
+      type: 'send.failed',
+      id: 'X2',
+      to: 'a@s.whatsapp.net',
+      reason: 'serverError',
+      detail: 'ack error 479',
+    });
+    expect(h.emitted).toContainEqual({
+      type: 'send.failed',
+      id: 'X3',
+      to: 'b@s.whatsapp.net',
+      reason: 'noDevices',
+      detail: 'none',
+    });
+    expect(h.state()).toBe('online.ready');
     h.send({ type: 'server.frameDropped', code: 'FRAME_UNDECODABLE', reason: 'bad node' });
     expect(h.emitted).toContainEqual({
       type: 'frame.dropped',

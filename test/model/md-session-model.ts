@@ -325,6 +325,16 @@ export const STIMULI: Stimulus[] = [
   ),
   send('the offline marker', { type: 'server.offline', count: 0 }, inState('online.ready')),
   send(
+    'the server acks a sent text',
+    { type: 'server.messageAck', id: 'X', from: 'a@s.whatsapp.net' },
+    inState('online.ready'),
+  ),
+  send(
+    'a text could not be sent',
+    { type: 'socket.sendFailed', id: 'X', to: 'a@s.whatsapp.net', reason: 'noDevices' },
+    inState('online.ready'),
+  ),
+  send(
     'a frame is dropped',
     { type: 'server.frameDropped', code: 'FRAME_UNDECODABLE', reason: 'x' },
     inState('online.ready'),

@@ -4,7 +4,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { md } from '../../../codec/index.ts';
 import { decryptMedia, fromHex, randomBytes } from '../../../crypto/index.ts';
-import { padMessage, signalEncrypt, wrapPairingEphemeral } from '../../../crypto/md/index.ts';
+import {
+  djbPublicKey,
+  padMessage,
+  signalEncrypt,
+  signalStartSession,
+  wrapPairingEphemeral,
+  xeddsaVerify,
+} from '../../../crypto/md/index.ts';
 import { MdRawClient, newClientKeys, ORIGIN, registrationPayload } from '../../support/md-raw-client.ts';
 import {
   activate,
@@ -586,5 +593,118 @@ describe('sessions the device never answered', () => {
     );
     expect((await client.nextTag('ack')).attrs.id).toBe('X1');
     expect((await h.get(`/md/phones/${PHONE}`)).json.sent).toEqual([]);
+  });
+});
+
+describe('a companion sends (§12.7)', () => {
+  const beNumber = (bytes: Uint8Array) => bytes.reduce((value, byte) => value * 256 + byte, 0);
+  const childBytes = (node: md.MdNode, tag: string) => md.contentBytes(md.requireChild(node, tag));
+
+  it('lists devices by usync, hands out each one-time pre-key once, and refuses unknown devices', async () => {
+    await setup();
+    const { client, device } = await activeDevice(h);
+    await h.post('/md/contacts', { jid: CONTACT, name: 'Alice' });
+    const usync = await client.iq('usync', 'get', [
+      md.mdNode('usync', { sid: 's1', mode: 'query', context: 'message', last: 'true', index: '0' }, [
+        md.mdNode('query', {}, [md.mdNode('devices', { version: '2' })]),
+        md.mdNode('list', {}, [
+          md.mdNode('user', { jid: CONTACT }),
+          md.mdNode('user', { jid: `${PHONE}@s.whatsapp.net` }),
+          md.mdNode('user', { jid: '4917000000999@s.whatsapp.net' }),
+        ]),
+      ]),
+    ]);
+    const users = md.findChildren(md.requireChild(md.requireChild(usync, 'usync'), 'list'), 'user');
+    const ids = users.map((user) => [
+      user.attrs.jid,
+      md
+        .findChildren(md.requireChild(md.requireChild(user, 'devices'), 'device-list'), 'device')
+        .map((d) => d.attrs.id),
+    ]);
+    expect(ids).toEqual([
+      [CONTACT, ['0']],
+      [`${PHONE}@s.whatsapp.net`, ['0', String(device)]],
+      ['4917000000999@s.whatsapp.net', []],
+    ]);
+
+    const fetch = () =>
+      client.iq('encrypt', 'get', [
+        md.mdNode('key', {}, [
+          md.mdNode('user', { jid: CONTACT, reason: 'identity' }),
+          md.mdNode('user', { jid: `${PHONE}:9@s.whatsapp.net`, reason: 'identity' }),
+        ]),
+      ]);
+    const [first, second] = [await fetch(), await fetch()];
+    const bundleOf = (answer: md.MdNode) => md.findChildren(md.requireChild(answer, 'list'), 'user')[0]!;
+    const [a, b] = [bundleOf(first), bundleOf(second)];
+    expect(childBytes(a, 'type')).toEqual(Uint8Array.of(5));
+    expect(childBytes(a, 'registration')).toHaveLength(4);
+    const skey = md.requireChild(a, 'skey');
+    expect(
+      xeddsaVerify(
+        childBytes(a, 'identity'),
+        djbPublicKey(childBytes(skey, 'value')),
+        childBytes(skey, 'signature'),
+      ),
+    ).toBe(true);
+    // Each fetch hands out another one-time pre-key.
+    const keyId = (user: md.MdNode) => beNumber(childBytes(md.requireChild(user, 'key'), 'id'));
+    expect(keyId(a)).not.toBe(keyId(b));
+    const missing = md.findChildren(md.requireChild(first, 'list'), 'user')[1]!;
+    expect(md.requireChild(missing, 'error').attrs).toEqual({ code: '404', text: 'item-not-found' });
+  });
+
+  it('delivers a <participants> message: acked, decrypted by the contact, receipted, listed', async () => {
+    await setup();
+    const { client, jid } = await activeDevice(h);
+    await h.post('/md/contacts', { jid: CONTACT });
+    const answer = await client.iq('encrypt', 'get', [
+      md.mdNode('key', {}, [md.mdNode('user', { jid: CONTACT, reason: 'identity' })]),
+    ]);
+    const user = md.findChildren(md.requireChild(answer, 'list'), 'user')[0]!;
+    const skey = md.requireChild(user, 'skey');
+    const key = md.requireChild(user, 'key');
+    const address = { name: CONTACT.split('@')[0]!, deviceId: 0 };
+    await signalStartSession(client.store, address, {
+      registrationId: beNumber(childBytes(user, 'registration')),
+      identityKey: childBytes(user, 'identity'),
+      signedPreKey: {
+        keyId: beNumber(childBytes(skey, 'id')),
+        publicKey: childBytes(skey, 'value'),
+        signature: childBytes(skey, 'signature'),
+      },
+      preKey: { keyId: beNumber(childBytes(key, 'id')), publicKey: childBytes(key, 'value') },
+    });
+    const cipher = await signalEncrypt(
+      client.store,
+      address,
+      padMessage(md.encodeMessage({ conversation: 'to the contact' })),
+    );
+    expect(cipher.type).toBe('pkmsg');
+    client.send(
+      md.mdNode('message', { to: CONTACT, id: 'OUT1', type: 'text' }, [
+        md.mdNode('participants', {}, [
+          md.mdNode('to', { jid: CONTACT }, [md.mdNode('enc', { v: '2', type: cipher.type }, cipher.body)]),
+        ]),
+      ]),
+    );
+    expect((await client.nextTag('ack')).attrs).toMatchObject({
+      class: 'message',
+      id: 'OUT1',
+      from: CONTACT,
+    });
+    expect((await client.nextTag('receipt')).attrs).toMatchObject({ id: 'OUT1', from: CONTACT });
+    const listed = await h.get(`/md/phones/${PHONE}/messages`);
+    expect(listed.json.sent).toEqual([
+      expect.objectContaining({
+        id: 'OUT1',
+        to: CONTACT,
+        device: jid,
+        text: 'to the contact',
+        encType: 'pkmsg',
+        readBy: CONTACT,
+      }),
+    ]);
+    expect((await h.get('/md/contacts')).json.contacts).toEqual([{ jid: CONTACT, name: expect.any(String) }]);
   });
 });
