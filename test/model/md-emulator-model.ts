@@ -697,10 +697,19 @@ export const EMU_STIMULI: EmuStimulus[] = [
   {
     name: 'the user sends a text',
     applies: ready,
-    // Sending MD texts is not supported yet: the socket says so with a dropped frame (actors/md/socket.ts).
+    // Devices, bundles, one <enc> per device (docs/protocol-md.md §12.7): the server acks the message, and
+    // the contact's receipt follows once it decrypted it.
     phase: () => ({
       world: { kind: 'user', command: 'send' },
-      steps: ['the user sends a text', 'a frame is dropped'],
+      steps: ['the user sends a text', 'the server acks a sent text', 'a receipt'],
+    }),
+  },
+  {
+    name: 'the user sends a text to a user with no devices',
+    applies: ready,
+    phase: () => ({
+      world: { kind: 'user', command: 'sendNowhere' },
+      steps: ['the user sends a text', 'a text could not be sent'],
     }),
   },
   {

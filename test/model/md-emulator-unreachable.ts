@@ -6,8 +6,6 @@
 export const MD_EMULATOR_UNREACHABLE: Record<string, string> = {
   'online server.notification#0':
     'the emulator sends no <notification> but primary_hello (link_code_companion_reg), which has its own event; history sync and app-state keys come as messages (docs/protocol-md.md §13)',
-  'online server.receipt#0':
-    'the emulator sends a companion no <receipt>: its phone and contacts only receive, and walink cannot send MD messages yet (docs/protocol-md.md §12)',
   'online.pairing.code.pending.preparing xstate.error.actor.preparePairCode#0':
     'preparePairCode (actors/md/pairing.ts) fails only on a phone number the machine has already refused',
   'online.pairing.code.pending.live.finishing xstate.error.actor.finishPairCode#0':

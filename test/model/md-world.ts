@@ -38,7 +38,7 @@ export type MdWorldAction =
   | { kind: 'typeCode'; wrong?: boolean }
   | { kind: 'message' }
   | { kind: 'unlink' }
-  | { kind: 'user'; command: 'restart' | 'logout' | 'send' | 'code' | 'badCode' }
+  | { kind: 'user'; command: 'restart' | 'logout' | 'send' | 'sendNowhere' | 'code' | 'badCode' }
   /** The device's next save to the credential store fails (the disk is full). */
   | { kind: 'failNextSave' }
   /** A copy of this device (its stored credentials) logs in elsewhere and stays. */
@@ -64,6 +64,8 @@ class FlakyStore extends MemoryCredentialStore<MdCredentialRecord> {
 const SETTLE_POLLS = 4;
 const POLL_MS = 10;
 const CONTACT = '4917000000002@s.whatsapp.net';
+/** A user the emulator has no devices for: usync lists none, so nothing can be sent to it. */
+const NOBODY = '4917000000999@s.whatsapp.net';
 
 let phoneCounter = 0;
 
@@ -258,6 +260,7 @@ export class MdModelWorld {
     if (command === 'restart') this.session.restart();
     else if (command === 'logout') this.session.logout();
     else if (command === 'send') this.session.send(CONTACT, 'hi from the model');
+    else if (command === 'sendNowhere') this.session.send(NOBODY, 'is anyone there?');
     else if (command === 'code') this.session.requestPairingCode(this.phone);
     else this.session.requestPairingCode('0123');
   }
