@@ -216,6 +216,10 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
       processRssMiBAllReady: round(after.rss / MIB),
       processRssMiBBeforeRestore: round(before.rss / MIB),
       heapUsedMiBAllReady: round(after.heapUsed / MIB),
+      // what RSS holds beside the live heap: the heap V8 keeps committed, and memory outside it
+      heapTotalMiBAllReady: round(after.heapTotal / MIB),
+      externalMiBAllReady: round(after.external / MIB),
+      arrayBuffersMiBAllReady: round(after.arrayBuffers / MIB),
       heapUsedMiBWithStoresLoaded: round(atStart.heapUsed / MIB),
       heapUsedMiBBeforeRestore: round(before.heapUsed / MIB),
       note: 'all sessions restored and ready at once in this process (one WebSocket each) from credentials paired earlier in another process; the emulator runs in a child process',
