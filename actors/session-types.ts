@@ -64,9 +64,12 @@ export interface SessionState {
   name: string;
   /** The machine's full state value, parallel regions included (null before start()). */
   value: unknown;
-  /** The tags of the states it is in, in SESSION_TAGS order: online, needsScan, ready, offline, resting. */
+  /**
+   * The tags of the states it is in, in SESSION_TAGS order: online, needsScan, needsCode, ready, offline,
+   * resting.
+   */
   tags: SessionTag[];
-  /** In a state it does not leave on its own (`refsExhausted`, `conflict`, `loggedOut`, `failed`). */
+  /** In a state it does not leave on its own (`refsExhausted`, `conflict`, `loggedOut`, `failed`; MD `pairFailed`). */
   resting: boolean;
   /** Why it came to rest (or is about to); null while nothing ended it. Multi-device has its own reasons. */
   reason: FailureReason | MdFailureReason | null;
