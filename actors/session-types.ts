@@ -69,7 +69,7 @@ export interface SessionState {
    * resting.
    */
   tags: SessionTag[];
-  /** In a state it does not leave on its own (`refsExhausted`, `conflict`, `loggedOut`, `failed`, `pairFailed`). */
+  /** In a state it does not leave on its own (`refsExhausted`, `conflict`, `loggedOut`, `failed`, …). */
   resting: boolean;
   /** Why it came to rest (or is about to); null while nothing ended it. Multi-device has its own reasons. */
   reason: FailureReason | MdFailureReason | null;
