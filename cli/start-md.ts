@@ -23,6 +23,8 @@ export interface StartMdOptions {
   verbose?: boolean;
   /** Read prompt commands from stdin even when it is not a terminal. */
   prompt?: boolean;
+  /** Give up (exit 1) after this many failed connects while nothing was established; 0: never. */
+  connectAttempts?: number;
 }
 
 /** The embedded emulator's own phone (`emulator/legacy/phone-client.ts` DEFAULT_PHONE, valid for MD too). */
@@ -115,8 +117,25 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
   };
   const scanner = options.phone ?? DEFAULT_MD_PHONE;
   let codeRequested = false;
+  // A session that never got as far as a QR code or a login is talking to nothing (a wrong --url, a
+  // server that is down): after --connect-attempts failed connects it says why and exits, as legacy does.
+  let established = false;
+  const connectAttempts = options.connectAttempts ?? 5;
   session.events$.subscribe((event) => {
     printing = printing.then(() => print.session(event)).catch(() => undefined);
+    if (event.type === 'qr' || event.type === 'md.ready') established = true;
+    if (
+      event.type === 'reconnecting' &&
+      !established &&
+      connectAttempts > 0 &&
+      event.attempt >= connectAttempts
+    ) {
+      note(
+        `giving up: ${event.attempt} connects to ${url} failed (last: ${event.reason}) and none got as far as a QR code or a login (--connect-attempts 0 keeps trying)`,
+        { gaveUp: true, attempts: event.attempt, reason: event.reason },
+      );
+      void printing.then(() => shutdown(1));
+    }
     if (event.type === 'qr') {
       // A pair code is asked for once the registration socket is up (docs/protocol-md.md §7.3).
       if (codePhone && !codeRequested) {

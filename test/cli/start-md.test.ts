@@ -200,4 +200,18 @@ describe('walink start --md', () => {
     const alone = run(['--root-key', 'ab'.repeat(32)]);
     expect(await alone.exit()).toBe(2);
   }, 20_000);
+
+  it('gives up with exit 1 and the reason after --connect-attempts failed connects when nothing was established', async () => {
+    const rootKey = 'ab'.repeat(32);
+    const r = run(['--url', 'ws://127.0.0.1:1/ws/chat', '--root-key', rootKey, '--connect-attempts', '2']);
+    expect(await r.exit()).toBe(1);
+    const reconnects = r.lines.filter((l) => l.type === 'reconnecting');
+    expect(reconnects.map((l) => l.attempt)).toEqual([1, 2]);
+    const gaveUp = r.lines.find((l) => l.gaveUp === true)!;
+    expect(gaveUp).toMatchObject({ type: 'note', attempts: 2 });
+    expect(r.lines.indexOf(gaveUp)).toBeGreaterThan(r.lines.indexOf(reconnects[1]!));
+    expect(gaveUp.text).toMatch(
+      /^giving up: 2 connects to ws:\/\/127\.0\.0\.1:1\/ws\/chat failed \(last: .+\)/,
+    );
+  }, 30_000);
 });
