@@ -333,4 +333,33 @@ describe('the MD socket actor against the emulator', () => {
       error: 479,
     });
   });
+
+  it('a send in flight when the socket closes is socket.sendFailed notConnected, told before socket.closed', async () => {
+    await start();
+    const fake = await startFakeMdServer({
+      onNode: (connection, node) => {
+        if (node.attrs.xmlns === 'usync') connection.close(1000);
+      },
+    });
+    stops.push(() => void fake.close());
+    const credentials: MdCredentials = {
+      ...generateMdCredentials(),
+      me: { jid: '15551234567:1@s.whatsapp.net', lid: null },
+    };
+    const store = new MemorySignalKeyStore({
+      registrationId: credentials.registrationId,
+      identityKeyPair: credentials.identityKey,
+    });
+    const socket = socketHarness('login', credentials, {
+      url: fake.url,
+      rootPublicKey: fake.root.publicKey,
+      signalStore: async () => store,
+    });
+    await socket.next('socket.secured');
+    socket.command({ type: 'send.text', jid: CONTACT, text: 'hello?', id: 'T2' });
+    await socket.next('socket.closed');
+    const failed = socket.seen.findIndex((e) => e.type === 'socket.sendFailed');
+    expect(socket.seen[failed]).toMatchObject({ id: 'T2', reason: 'notConnected' });
+    expect(failed).toBeLessThan(socket.seen.findIndex((e) => e.type === 'socket.closed'));
+  });
 });
