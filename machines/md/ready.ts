@@ -125,6 +125,11 @@ export const readySetup = connectionSetup.extend({
       }
       return { type: 'sent', id: event.id, to: event.from };
     }),
+    /** A text asked for outside ready is not sent: a typed answer, not silence. */
+    emitNotReady: connectionSetup.emit(({ event }) => {
+      assertEvent(event, 'user.sendText');
+      return { type: 'send.failed', id: event.id, to: event.jid, reason: 'notReady' };
+    }),
     noteSendFailed: connectionSetup.emit(({ event }) => {
       assertEvent(event, 'socket.sendFailed');
       return {
