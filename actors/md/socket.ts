@@ -184,7 +184,11 @@ function runSocket(
         if (stats) stats.framesIn += 1;
         report({ type: 'server.frameDropped', code: event.code, reason: event.reason });
       } else {
-        chain = chain.then(() => report({ type: 'socket.closed', code: event.code, reason: event.reason }));
+        // A send in flight fails (notConnected) and is told before the close: the machine stops this
+        // actor on socket.closed, and nothing it reports after that is heard.
+        for (const waiting of [...awaiting.values()]) waiting.fail();
+        const closed = { type: 'socket.closed', code: event.code, reason: event.reason } as const;
+        chain = chain.then(() => sends).then(() => report(closed));
       }
     } catch (error) {
       fault(error);
@@ -277,8 +281,12 @@ function runSocket(
       if (!options.signalStore) throw new MdSendError('encryptFailed', 'no Signal store to encrypt with');
       if (!transport?.isOpen) throw new MdSendError('notConnected', 'the socket is not open');
       const store = await options.signalStore();
+      const sendOpen = (node: md.MdNode) => {
+        if (!transport?.isOpen) throw new MdSendError('notConnected', 'the socket closed');
+        send(node);
+      };
       await sendMdText(
-        { me: credentials.me.jid, account: credentials.account, store, cache, query, send },
+        { me: credentials.me.jid, account: credentials.account, store, cache, query, send: sendOpen },
         { jid: cmd.jid, text: cmd.text, id: cmd.id },
       );
     } catch (error) {

@@ -61,7 +61,11 @@ export const mdSessionMachine = offlineSetup.createMachine({
     failure: null,
   }),
   // A code asked for where no pairing can start (logged in, resting) gets a typed answer.
-  on: { 'user.requestPairingCode': { actions: 'emitNotPairing' } },
+  // A text asked for outside ready gets a typed send.failed (ready sends it, docs/protocol-md.md §12.7).
+  on: {
+    'user.requestPairingCode': { actions: 'emitNotPairing' },
+    'user.sendText': { actions: 'emitNotReady' },
+  },
   initial: 'online',
   states: {
     online: {

@@ -239,7 +239,8 @@ export type MdSendFailure =
   | 'iqError' // usync or the bundle fetch was answered with an error
   | 'timeout' // usync or the bundle fetch went unanswered
   | 'encryptFailed' // the Signal library refused (a bad bundle, a broken session)
-  | 'notConnected' // the socket was not open
+  | 'notConnected' // the socket was not open, or closed during the send
+  | 'notReady' // asked while the session is not ready (pairing, logging in, reconnecting, resting)
   | 'serverError'; // the server's ack carried an error
 
 /** The socket's own life (docs/protocol-md.md §1-2). */

@@ -2,7 +2,9 @@
 // and the liveness deadline (35 s without a stanza) side by side. What the server delivers is handled on
 // `online` (messages can arrive right after <success>, before ready, §12.5): every message, notification
 // and receipt is acked (§12.4), messages are told to the application, media is queued, app-state keys
-// are stored (§13). A logout sends remove-companion-device and forgets the device whatever the answer.
+// are stored (§13). Texts go out from ready (§12.7: the socket actor does usync, bundles and encryption);
+// their acks and typed failures are told wherever they arrive. A logout sends remove-companion-device and
+// forgets the device whatever the answer.
 import { assertEvent, sendTo } from 'xstate';
 import { connectionSetup } from './connection.ts';
 import { KEEP_ALIVE_REGIONS, loggedOut, timer } from './md-setup.ts';
@@ -122,6 +124,11 @@ export const readySetup = connectionSetup.extend({
         };
       }
       return { type: 'sent', id: event.id, to: event.from };
+    }),
+    /** A text asked for outside ready is not sent: a typed answer, not silence. */
+    emitNotReady: connectionSetup.emit(({ event }) => {
+      assertEvent(event, 'user.sendText');
+      return { type: 'send.failed', id: event.id, to: event.jid, reason: 'notReady' };
     }),
     noteSendFailed: connectionSetup.emit(({ event }) => {
       assertEvent(event, 'socket.sendFailed');

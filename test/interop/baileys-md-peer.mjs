@@ -3,10 +3,11 @@
 // and reports each step as one JSON line on stdout. Started by test/interop/baileys-md.test.ts.
 //
 //   node baileys-md-peer.mjs '<json config>'
-//   config: { peerDir, wsUrl, httpUrl, phone, mode: "qr" | "code", authDir, from, text, stepTimeoutMs }
+//   config: { peerDir, wsUrl, httpUrl, phone, mode: "qr" | "code", authDir, from, text, reply?, stepTimeoutMs }
 //
 // qr:   QR from connection.update → POST /md/phones/<n>/scan → 515 → a new socket (as Baileys apps must)
-//       → open → a text sent through /md/phones/<n>/messages arrives as messages.upsert → end → a socket
+//       → open → a text sent through /md/phones/<n>/messages arrives as messages.upsert → (with `reply`,
+//       Baileys sends a text back to the contact) → end → a socket
 //       restored from the saved useMultiFileAuthState credentials → open again.
 // code: the first QR event (pair-device arrived) → requestPairingCode(phone) → POST link-code → 515 → open.
 import { createRequire } from 'node:module';
@@ -136,6 +137,11 @@ async function qrFlow() {
   const sent = await post(`/md/phones/${config.phone}/messages`, { from: config.from, text: config.text });
   report('sent', sent);
   report('message', await arrived);
+  // Baileys answers: usync for the contact's devices and its own, one <enc> per device (§12.7).
+  if (config.reply) {
+    const replied = await second.sock.sendMessage(config.from, { text: config.reply });
+    report('replied', { id: replied?.key?.id });
+  }
   await second.flush();
   second.sock.end(undefined);
 

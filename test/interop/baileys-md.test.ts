@@ -99,12 +99,13 @@ describe('Baileys 6.17.16 against the MD emulator', () => {
       authDir: join(work, 'qr-auth'),
       from: CONTACT,
       text: 'hello from the emulated contact',
+      reply: 'hello back from Baileys',
     });
     const seconds = (Date.now() - started) / 1000;
     expect(
       run.steps.map((s) => s.step),
       run.stderr,
-    ).toEqual(['qr', 'scanned', 'closed', 'open', 'sent', 'message', 'restored', 'done']);
+    ).toEqual(['qr', 'scanned', 'closed', 'open', 'sent', 'message', 'replied', 'restored', 'done']);
     expect(run.code).toBe(0);
     // Baileys 6.17.16 shows the 4-field QR (§6.2).
     expect(stepOf(run.steps, 'qr').fields).toBe(4);
@@ -141,6 +142,16 @@ describe('Baileys 6.17.16 against the MD emulator', () => {
     };
     expect(phone.receipts.map((r) => r.type)).toEqual(expect.arrayContaining(['peer_msg', 'hist_sync']));
     expect(phone.receipts.some((r) => r.id === sent.json.id)).toBe(true);
+    // Baileys' reply (usync, one <enc> per device, §12.7) was read by the contact and, as a
+    // deviceSentMessage, by the phone.
+    const replied = stepOf(run.steps, 'replied').id as string;
+    const listed = (await (await fetch(`${emulator.url}/md/phones/${PHONE}/messages`)).json()) as {
+      sent: { id: string; to: string; text: string; readBy: string }[];
+    };
+    expect(listed.sent.filter((s) => s.id === replied).map((s) => [s.readBy, s.to, s.text])).toEqual(
+      expect.arrayContaining([[CONTACT, CONTACT, 'hello back from Baileys']]),
+    );
+    expect(stats.iqs['usync get usync']).toBeGreaterThanOrEqual(1);
     expect(seconds).toBeLessThan(RUN_TIMEOUT_MS / 1000);
   }, 120_000);
 

@@ -1061,6 +1061,19 @@ describe('md machine: ready', () => {
     expect(h.emittedOf('message')).toHaveLength(1);
   });
 
+  it('answers a text asked for before ready with send.failed notReady, and sends nothing', () => {
+    const h = mdHarness({ credentials: pairedMdCredentials() });
+    toLoggedIn(h);
+    h.send({ type: 'user.sendText', jid: 'a@s.whatsapp.net', text: 'early', id: 'E1' });
+    expect(h.emitted).toContainEqual({
+      type: 'send.failed',
+      id: 'E1',
+      to: 'a@s.whatsapp.net',
+      reason: 'notReady',
+    });
+    expect(h.commandsOf('send.text')).toEqual([]);
+  });
+
   it('asks props, blocklist and privacy on entering ready (§9)', () => {
     const h = mdHarness({ credentials: pairedMdCredentials() });
     toReady(h);

@@ -705,6 +705,12 @@ export const EMU_STIMULI: EmuStimulus[] = [
     }),
   },
   {
+    name: 'the user sends a text while the session rests',
+    applies: (s) => is(s.m, ...RESTING),
+    // Refused at once, typed (send.failed notReady); nothing reaches a socket.
+    phase: () => ({ world: { kind: 'user', command: 'send' }, steps: ['the user sends a text'] }),
+  },
+  {
     name: 'the user sends a text to a user with no devices',
     applies: ready,
     phase: () => ({

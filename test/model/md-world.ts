@@ -101,6 +101,8 @@ export class MdModelWorld {
 
   async start(): Promise<void> {
     await http(this.emulator.url, 'DELETE', '/md/faults');
+    // The contact the user sends to: the emulator lists devices only for contacts it knows.
+    await http(this.emulator.url, 'POST', '/md/contacts', { jid: CONTACT, name: 'Model' });
     this.session = await createSession({
       protocol: 'md',
       url: this.emulator.mdWsUrl,

@@ -34,12 +34,13 @@ type Sent = {
   deviceSent?: boolean;
 };
 
-async function readySession() {
-  emulator = await startEmulator({
-    port: 0,
-    host: '127.0.0.1',
-    md: { firstFrameDelayMs: 1, streamErrorCloseMs: 5 },
-  });
+async function readySession(fresh = true) {
+  if (fresh)
+    emulator = await startEmulator({
+      port: 0,
+      host: '127.0.0.1',
+      md: { firstFrameDelayMs: 1, streamErrorCloseMs: 5 },
+    });
   const store = new MemoryCredentialStore<MdCredentialRecord>(null, MD_CREDENTIAL_CODEC);
   const session = await createSession({
     protocol: 'md',
@@ -159,5 +160,17 @@ describe('sending texts from an MD session', () => {
     }
     expect(stats.iqs).toMatchObject({ 'w get props': 1, 'blocklist get -': 1, 'privacy get privacy': 1 });
     expect(stats.unhandledIqs).toEqual({});
+  });
+
+  it("copies a text to the account's other companion as a deviceSentMessage it decrypts", async () => {
+    const first = await readySession();
+    const second = await readySession(false);
+    await http(emulator.url, 'POST', '/md/contacts', { jid: CONTACT });
+    const id = first.session.send(CONTACT, 'seen on both');
+    await first.next('md.sent', (e) => e.id === id);
+    // The second companion was fetched a bundle for (its own uploaded pre-keys) and got the relayed pkmsg.
+    const copy = await second.next('md.message', (e) => e.message.id === id);
+    expect(copy.message.from).toBe(`${PHONE}:1@s.whatsapp.net`);
+    expect(copy.message.content).toMatchObject({ text: 'seen on both' });
   });
 });

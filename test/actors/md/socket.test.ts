@@ -12,6 +12,7 @@ import {
   verifyPairSuccess,
 } from '../../../actors/md/index.ts';
 import { md } from '../../../codec/index.ts';
+import { MemorySignalKeyStore } from '../../../crypto/md/index.ts';
 import { type Emulator, startEmulator } from '../../../emulator/index.ts';
 import type { MdCredentials, MdSocketCommand, MdSocketReport } from '../../../machines/index.ts';
 import { startFakeMdServer } from '../../support/md-fake-server.ts';
@@ -295,5 +296,70 @@ describe('the MD socket actor against the emulator', () => {
     // The corrupted frame is pair-device itself or the ping's answer; either way it is dropped, typed.
     register.command({ type: 'send.ping' });
     expect((await register.next('server.frameDropped')).code).toBe('FRAME_UNDECRYPTABLE');
+  });
+
+  it('a send whose usync goes unanswered is socket.sendFailed timeout; a server ack with an error is reported', async () => {
+    await start();
+    // It answers nothing: usync goes unanswered.
+    const fake = await startFakeMdServer();
+    stops.push(() => void fake.close());
+    const credentials: MdCredentials = {
+      ...generateMdCredentials(),
+      me: { jid: '15551234567:1@s.whatsapp.net', lid: null },
+    };
+    const store = new MemorySignalKeyStore({
+      registrationId: credentials.registrationId,
+      identityKeyPair: credentials.identityKey,
+    });
+    const socket = socketHarness('login', credentials, {
+      url: fake.url,
+      rootPublicKey: fake.root.publicKey,
+      signalStore: async () => store,
+      iqTimeoutMs: 30,
+    });
+    await socket.next('socket.secured');
+    socket.command({ type: 'send.text', jid: CONTACT, text: 'hello?', id: 'T1' });
+    expect(await socket.next('socket.sendFailed')).toMatchObject({ id: 'T1', reason: 'timeout' });
+    const asked = fake.connections[0]!.nodes.find((node) => node.attrs.xmlns === 'usync');
+    expect(asked && md.findChild(asked, 'usync')?.attrs).toMatchObject({ context: 'message', mode: 'query' });
+    // A message the server refuses comes back as an ack with an error attribute.
+    fake.connections[0]!.sendNode(
+      md.mdNode('ack', { class: 'message', id: 'T0', from: CONTACT, error: '479' }),
+    );
+    expect(await socket.next('server.messageAck')).toEqual({
+      type: 'server.messageAck',
+      id: 'T0',
+      from: CONTACT,
+      error: 479,
+    });
+  });
+
+  it('a send in flight when the socket closes is socket.sendFailed notConnected, told before socket.closed', async () => {
+    await start();
+    const fake = await startFakeMdServer({
+      onNode: (connection, node) => {
+        if (node.attrs.xmlns === 'usync') connection.close(1000);
+      },
+    });
+    stops.push(() => void fake.close());
+    const credentials: MdCredentials = {
+      ...generateMdCredentials(),
+      me: { jid: '15551234567:1@s.whatsapp.net', lid: null },
+    };
+    const store = new MemorySignalKeyStore({
+      registrationId: credentials.registrationId,
+      identityKeyPair: credentials.identityKey,
+    });
+    const socket = socketHarness('login', credentials, {
+      url: fake.url,
+      rootPublicKey: fake.root.publicKey,
+      signalStore: async () => store,
+    });
+    await socket.next('socket.secured');
+    socket.command({ type: 'send.text', jid: CONTACT, text: 'hello?', id: 'T2' });
+    await socket.next('socket.closed');
+    const failed = socket.seen.findIndex((e) => e.type === 'socket.sendFailed');
+    expect(socket.seen[failed]).toMatchObject({ id: 'T2', reason: 'notConnected' });
+    expect(failed).toBeLessThan(socket.seen.findIndex((e) => e.type === 'socket.closed'));
   });
 });
