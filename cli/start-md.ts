@@ -55,6 +55,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     import('./embedded-emulator.ts'),
     import('./session-printer.ts'),
   ]);
+  const { sessionLifecycle } = await import('./session-lifecycle.ts');
   let codePhone: string | undefined;
   if (options.pairCode !== undefined) {
     try {
@@ -98,12 +99,18 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
   });
   print.note(`session file ${sessionFile}`, { session: sessionFile });
 
-  let printing: Promise<void> = Promise.resolve();
-  const note = (text: string, fields?: Record<string, unknown>) => {
-    printing = printing.then(() => print.note(text, fields));
-  };
   // The embedded phone acts after --scan-after, as a person would.
   let phoneTimer: NodeJS.Timeout | undefined;
+  const life = sessionLifecycle({
+    session,
+    print,
+    queue,
+    emulator,
+    prompt: options.prompt,
+    restingExit: (state) => (state.reason === 'loggedOut' ? 0 : 1),
+    onStop: () => clearTimeout(phoneTimer),
+  });
+  const note = life.note;
   const phoneActs = (what: string, path: string, body: unknown) => {
     if (!emulator || !options.autoScan) return;
     clearTimeout(phoneTimer);
@@ -116,7 +123,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
   const scanner = options.phone ?? DEFAULT_MD_PHONE;
   let codeRequested = false;
   session.events$.subscribe((event) => {
-    printing = printing.then(() => print.session(event)).catch(() => undefined);
+    life.printEvent(event);
     if (event.type === 'qr') {
       // A pair code is asked for once the registration socket is up (docs/protocol-md.md §7.3).
       if (codePhone && !codeRequested) {
@@ -153,29 +160,5 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     }
   });
 
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    clearTimeout(phoneTimer);
-    await session.stop();
-    await printing;
-    await queue.close();
-    await emulator?.close();
-    process.exit(code);
-  };
-  const onSignal = () => (stopping ? process.exit(130) : void shutdown(0));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const interactive = process.stdin.isTTY === true;
-  session.state$.subscribe((state) => {
-    if (!state.resting || interactive) return;
-    void printing.then(() => shutdown(state.reason === 'loggedOut' ? 0 : 1));
-  });
-  if (interactive || options.prompt) {
-    const { readCommands } = await import('./prompt.ts');
-    readCommands(session, print);
-  }
-  session.start();
+  await life.run();
 }
