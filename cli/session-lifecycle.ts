@@ -1,8 +1,43 @@
 // The tail both `walink start` and `walink start --md` share: output kept in event order, a clean stop
 // (the session, the printing, the media queue, the embedded emulator) on Ctrl-C or SIGTERM — a second one
-// does not wait — an exit when a session rests and nobody can type "restart", and the prompt.
+// does not wait — an exit when a session rests and nobody can type "restart", and the prompt; and the setup
+// they share before it: the session file's folder, the media queue with its jobs printed.
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Session, SessionAppEvent, SessionState } from '../actors/index.ts';
+import type { OpenedMediaQueue } from '../workers/queues/index.ts';
 import type { Printer } from './session-printer.ts';
+
+/** The session file (resolved) and its folder, made private (0700) if it is not there; the emulator keeps its state beside it. */
+export async function sessionHome(file: string): Promise<{ sessionFile: string; home: string }> {
+  const sessionFile = resolve(file);
+  const home = dirname(sessionFile);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  return { sessionFile, home };
+}
+
+/**
+ * The media queue (Redis when REDIS_URL is set) with media under --media-dir or `home`/media, its
+ * description noted and its job events printed. `serverUrl`'s own CDN (the emulator's) is allowed for media.
+ */
+export async function openPrintedQueue(
+  open: (options: {
+    mediaDir: string;
+    redisUrl?: string | undefined;
+    serverUrl?: string | undefined;
+  }) => Promise<OpenedMediaQueue>,
+  print: Printer,
+  where: { home: string; mediaDir?: string | undefined; serverUrl: string },
+): Promise<OpenedMediaQueue['queue']> {
+  const { queue, description } = await open({
+    mediaDir: resolve(where.mediaDir ?? join(where.home, 'media')),
+    redisUrl: process.env.REDIS_URL,
+    serverUrl: where.serverUrl,
+  });
+  print.note(description);
+  queue.events$.subscribe((event) => print.media(event));
+  return queue;
+}
 
 export interface SessionLifecycleOptions {
   session: Session;

@@ -1,9 +1,3 @@
-// `walink start --md`: a multi-device companion (docs/protocol-md.md) against the embedded emulator's
-// /ws/chat (or --url with --root-key): the QR code with its lifetime, every transition, the emulator's phone
-// scanning it; with --pair-code <phone> the 8-character code the phone types instead. Loaded lazily by
-// cli/commands/start.ts.
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Session } from '../actors/index.ts';
 import type { Emulator } from '../emulator/index.ts';
 import type { Printer } from './session-printer.ts';
@@ -55,7 +49,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     import('./embedded-emulator.ts'),
     import('./session-printer.ts'),
   ]);
-  const { sessionLifecycle } = await import('./session-lifecycle.ts');
+  const { openPrintedQueue, sessionHome, sessionLifecycle } = await import('./session-lifecycle.ts');
   let codePhone: string | undefined;
   if (options.pairCode !== undefined) {
     try {
@@ -64,9 +58,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
       throw new UsageError(`--pair-code: ${(error as Error).message}`);
     }
   }
-  const sessionFile = resolve(options.session ?? '.walink/md-session.json');
-  const home = dirname(sessionFile);
-  await mkdir(home, { recursive: true, mode: 0o700 });
+  const { sessionFile, home } = await sessionHome(options.session ?? '.walink/md-session.json');
   const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
 
   let emulator: Emulator | undefined;
@@ -79,13 +71,11 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     });
   }
   const url = options.url ?? emulator!.mdWsUrl;
-  const { queue, description } = await queues.openMediaQueue({
-    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
-    redisUrl: process.env.REDIS_URL,
+  const queue = await openPrintedQueue(queues.openMediaQueue, print, {
+    home,
+    mediaDir: options.mediaDir,
     serverUrl: url,
   });
-  print.note(description);
-  queue.events$.subscribe((event) => print.media(event));
 
   const store = new actors.FileCredentialStore(sessionFile, actors.md.MD_CREDENTIAL_CODEC);
   const root = rootPublicKey ?? emulator?.md.rootPublicKey;

@@ -1,7 +1,3 @@
-// `walink start`: the main job. One session against the embedded emulator (or --url), the QR code in the
-// terminal, every state transition as it happens, messages and media jobs, a clean exit on Ctrl-C.
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
 import type { Printer } from '../session-printer.ts';
@@ -88,11 +84,9 @@ async function runStart(options: StartCliOptions): Promise<void> {
       import('../embedded-emulator.ts'),
       import('../session-printer.ts'),
     ]);
-  const { sessionLifecycle } = await import('../session-lifecycle.ts');
+  const { openPrintedQueue, sessionHome, sessionLifecycle } = await import('../session-lifecycle.ts');
   const phone = options.phone ?? DEFAULT_PHONE;
-  const sessionFile = resolve(options.session ?? '.walink/session.json');
-  const home = dirname(sessionFile);
-  await mkdir(home, { recursive: true, mode: 0o700 });
+  const { sessionFile, home } = await sessionHome(options.session ?? '.walink/session.json');
   const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
 
   let emulator: Emulator | undefined;
@@ -105,13 +99,11 @@ async function runStart(options: StartCliOptions): Promise<void> {
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const phoneApi = phoneApiBase(wsUrl);
-  const { queue, description } = await queues.openMediaQueue({
-    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
-    redisUrl: process.env.REDIS_URL,
+  const queue = await openPrintedQueue(queues.openMediaQueue, print, {
+    home,
+    mediaDir: options.mediaDir,
     serverUrl: wsUrl, // its own CDN (the emulator's) is allowed for media
   });
-  print.note(description);
-  queue.events$.subscribe((event) => print.media(event));
 
   const store = new FileCredentialStore(sessionFile);
   const session = await createSession({ url: wsUrl, store, queue, name: 'walink' });
