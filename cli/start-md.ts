@@ -1,9 +1,3 @@
-// `walink start --md`: a multi-device companion (docs/protocol-md.md) against the embedded emulator's
-// /ws/chat (or --url with --root-key): the QR code with its lifetime, every transition, the emulator's phone
-// scanning it; with --pair-code <phone> the 8-character code the phone types instead. Loaded lazily by
-// cli/commands/start.ts.
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Session } from '../actors/index.ts';
 import type { Emulator } from '../emulator/index.ts';
 import type { Printer } from './session-printer.ts';
@@ -57,6 +51,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     import('./embedded-emulator.ts'),
     import('./session-printer.ts'),
   ]);
+  const { openPrintedQueue, sessionHome, sessionLifecycle } = await import('./session-lifecycle.ts');
   let codePhone: string | undefined;
   if (options.pairCode !== undefined) {
     try {
@@ -65,9 +60,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
       throw new UsageError(`--pair-code: ${(error as Error).message}`);
     }
   }
-  const sessionFile = resolve(options.session ?? '.walink/md-session.json');
-  const home = dirname(sessionFile);
-  await mkdir(home, { recursive: true, mode: 0o700 });
+  const { sessionFile, home } = await sessionHome(options.session ?? '.walink/md-session.json');
   const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
 
   let emulator: Emulator | undefined;
@@ -80,13 +73,11 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     });
   }
   const url = options.url ?? emulator!.mdWsUrl;
-  const { queue, description } = await queues.openMediaQueue({
-    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
-    redisUrl: process.env.REDIS_URL,
+  const queue = await openPrintedQueue(queues.openMediaQueue, print, {
+    home,
+    mediaDir: options.mediaDir,
     serverUrl: url,
   });
-  print.note(description);
-  queue.events$.subscribe((event) => print.media(event));
 
   const store = new actors.FileCredentialStore(sessionFile, actors.md.MD_CREDENTIAL_CODEC);
   const root = rootPublicKey ?? emulator?.md.rootPublicKey;
@@ -100,12 +91,18 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
   });
   print.note(`session file ${sessionFile}`, { session: sessionFile });
 
-  let printing: Promise<void> = Promise.resolve();
-  const note = (text: string, fields?: Record<string, unknown>) => {
-    printing = printing.then(() => print.note(text, fields));
-  };
   // The embedded phone acts after --scan-after, as a person would.
   let phoneTimer: NodeJS.Timeout | undefined;
+  const life = sessionLifecycle({
+    session,
+    print,
+    queue,
+    emulator,
+    prompt: options.prompt,
+    restingExit: (state) => (state.reason === 'loggedOut' ? 0 : 1),
+    onStop: () => clearTimeout(phoneTimer),
+  });
+  const note = life.note;
   const phoneActs = (what: string, path: string, body: unknown) => {
     if (!emulator || !options.autoScan) return;
     clearTimeout(phoneTimer);
@@ -122,7 +119,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
   let established = false;
   const connectAttempts = options.connectAttempts ?? 5;
   session.events$.subscribe((event) => {
-    printing = printing.then(() => print.session(event)).catch(() => undefined);
+    life.printEvent(event);
     if (event.type === 'qr' || event.type === 'md.ready') established = true;
     if (
       event.type === 'reconnecting' &&
@@ -134,7 +131,7 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
         `giving up: ${event.attempt} connects to ${url} failed (last: ${event.reason}) and none got as far as a QR code or a login (--connect-attempts 0 keeps trying)`,
         { gaveUp: true, attempts: event.attempt, reason: event.reason },
       );
-      void printing.then(() => shutdown(1));
+      void life.printed().then(() => life.shutdown(1));
     }
     if (event.type === 'qr') {
       // A pair code is asked for once the registration socket is up (docs/protocol-md.md §7.3).
@@ -172,29 +169,5 @@ export async function runStartMd(options: StartMdOptions): Promise<void> {
     }
   });
 
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    clearTimeout(phoneTimer);
-    await session.stop();
-    await printing;
-    await queue.close();
-    await emulator?.close();
-    process.exit(code);
-  };
-  const onSignal = () => (stopping ? process.exit(130) : void shutdown(0));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const interactive = process.stdin.isTTY === true;
-  session.state$.subscribe((state) => {
-    if (!state.resting || interactive) return;
-    void printing.then(() => shutdown(state.reason === 'loggedOut' ? 0 : 1));
-  });
-  if (interactive || options.prompt) {
-    const { readCommands } = await import('./prompt.ts');
-    readCommands(session, print);
-  }
-  session.start();
+  await life.run();
 }

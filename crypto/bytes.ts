@@ -48,6 +48,17 @@ export function fromHex(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
+/** `value` as `length` big-endian bytes, the low ones kept (§4.1: a registration id in 4, a key id in 3). */
+export function beBytes(value: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let rest = value;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = rest & 0xff;
+    rest = Math.floor(rest / 256);
+  }
+  return out;
+}
+
 export function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }

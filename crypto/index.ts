@@ -1,6 +1,7 @@
 export { aesCbcDecrypt, aesCbcEncrypt, type CbcOptions } from './aes-cbc.ts';
 export { aesGcmOpen, aesGcmSeal, GCM_IV_LENGTH, GCM_TAG_LENGTH } from './aes-gcm.ts';
 export {
+  beBytes,
   concatBytes,
   constantTimeEqual,
   fromBase64,

@@ -1,9 +1,9 @@
 // A Session over the legacy machine (docs/protocol.md part 2): the machine with its effects supplied
 // (the socket, the credential store, the media queue) and bridged to the public Session.
 import { randomBytes } from 'node:crypto';
-import { createActor, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import { createActor, type SnapshotFrom } from 'xstate';
 import { newMessageId } from '../../codec/index.ts';
-import { mediaFields, toBase64, x25519KeyPair } from '../../crypto/index.ts';
+import { toBase64, x25519KeyPair } from '../../crypto/index.ts';
 import {
   type Credentials,
   DEFAULT_LIMITS,
@@ -11,6 +11,7 @@ import {
   sessionMachine,
   withDefaults,
 } from '../../machines/index.ts';
+import { actorOptions, enqueueMediaItems, errorReporter, tuningInput } from '../actor-options.ts';
 import { MemoryCredentialStore } from '../credential-store.ts';
 import { bridgeSession, SessionEventStream } from '../session-bridge.ts';
 import type { CreateSessionOptions, ProtocolStats, Session } from '../session-types.ts';
@@ -52,19 +53,13 @@ const providedMachine = sessionMachine.provide({
 
 type LegacySnapshot = SnapshotFrom<typeof sessionMachine>;
 
-/** An error an effect threw, as one line for an `error` event. */
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export async function createLegacySession(options: CreateSessionOptions): Promise<Session> {
   const store = options.store ?? new MemoryCredentialStore();
   const credentials = await store.load();
   const stats: ProtocolStats = { framesIn: 0, framesOut: 0, framesDropped: 0 };
   const events = new SessionEventStream();
   let storeWrites: Promise<void> = Promise.resolve();
-  const reportError = (where: 'store' | 'queue' | 'inspect', error: unknown) =>
-    events.tell({ type: 'error', where, message: messageOf(error) });
+  const reportError = errorReporter(events);
   // Bound once the bridge exists: an exception in this session's effects ends this session only.
   let crash: (error: unknown, where?: string) => void = () => undefined;
   const limits = withDefaults(DEFAULT_LIMITS, options.limits);
@@ -83,27 +78,8 @@ export async function createLegacySession(options: CreateSessionOptions): Promis
     clearCredentials: () => {
       storeWrites = storeWrites.then(() => store.clear()).catch((e) => reportError('store', e));
     },
-    enqueueMedia: (items) => {
-      const queue = options.queue;
-      if (!queue) return;
-      for (const { media, messageId, chat } of items) {
-        // A queue that throws at once must not reach the machine: it would end the session.
-        Promise.resolve()
-          .then(() =>
-            queue.enqueue({
-              type: media.type,
-              mediaKey: media.mediaKey,
-              ...mediaFields(media),
-              messageId,
-              chatJid: chat,
-            }),
-          )
-          .then(({ id }) => events.tell({ type: 'media.queued', id, messageId }))
-          .catch((error) => reportError('queue', error));
-      }
-    },
+    enqueueMedia: (items) => enqueueMediaItems(options.queue, items, events, reportError),
   };
-  const inspect = options.inspect;
 
   const makeActor = (from: Credentials | null) => {
     const actor = createActor(providedMachine, {
@@ -113,22 +89,9 @@ export async function createLegacySession(options: CreateSessionOptions): Promis
         newKeyPair: x25519KeyPair,
         ...(options.description ? { description: options.description } : {}),
         ...(options.loginMode ? { loginMode: options.loginMode } : {}),
-        ...(options.timing ? { timing: options.timing } : {}),
-        ...(options.limits ? { limits: options.limits } : {}),
-        ...(options.random ? { random: options.random } : {}),
+        ...tuningInput(options),
       },
-      ...(inspect
-        ? {
-            inspect: (event: InspectionEvent) => {
-              try {
-                inspect(event);
-              } catch (error) {
-                reportError('inspect', error);
-              }
-            },
-          }
-        : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
+      ...actorOptions(options, reportError),
     });
     effectsBySystem.set(actor.system, effects);
     return actor;

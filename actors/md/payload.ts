@@ -2,7 +2,7 @@
 // without an identity (§4.2), the login form afterwards (§4.3).
 import { createHash } from 'node:crypto';
 import { md } from '../../codec/index.ts';
-import type { X25519KeyPair } from '../../crypto/index.ts';
+import { beBytes, type X25519KeyPair } from '../../crypto/index.ts';
 
 /** The WA Web version walink announces (§4.1: 2.3000.N). */
 export const MD_APP_VERSION = { primary: 2, secondary: 3000, tertiary: 1_019_707_846 } as const;
@@ -21,16 +21,6 @@ export interface PayloadOptions {
   os?: string;
   /** DeviceProps.platformType (§4.4: CHROME 1 … DESKTOP 7); default CHROME. */
   platformType?: number;
-}
-
-function beBytes(value: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let rest = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = rest & 0xff;
-    rest = Math.floor(rest / 256);
-  }
-  return out;
 }
 
 function versionString(): string {

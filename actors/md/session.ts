@@ -2,9 +2,8 @@
 // socket, the pairing procedures, the device store with its Signal and app-state keys, the media queue) and
 // bridged to the public Session, like actors/legacy/session.ts.
 import { randomBytes } from 'node:crypto';
-import { createActor, fromPromise, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import { createActor, fromPromise, type SnapshotFrom } from 'xstate';
 import { md } from '../../codec/index.ts';
-import { mediaFields } from '../../crypto/index.ts';
 import {
   type FinishedPairCode,
   type FinishPairCodeInput,
@@ -18,6 +17,7 @@ import {
   type VerifyPairSuccessInput,
   type VerifyPairSuccessResult,
 } from '../../machines/index.ts';
+import { actorOptions, enqueueMediaItems, errorReporter, tuningInput } from '../actor-options.ts';
 import { type CredentialStore, MemoryCredentialStore } from '../credential-store.ts';
 import { bridgeSession, SessionEventStream } from '../session-bridge.ts';
 import type { ProtocolStats, Session, SessionAppEvent } from '../session-types.ts';
@@ -80,10 +80,6 @@ const providedMachine = mdSessionMachine.provide({
 });
 
 type MdSnapshot = SnapshotFrom<typeof mdSessionMachine>;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A new message id in WA Web's form (`3EB0` and 16 hex digits). */
 export function newMdMessageId(): string {
@@ -152,8 +148,7 @@ export async function createMdSession(options: CreateMdSessionOptions): Promise<
   const store: CredentialStore<MdCredentialRecord> =
     options.store ?? new MemoryCredentialStore<MdCredentialRecord>(null, MD_CREDENTIAL_CODEC);
   const events = new SessionEventStream();
-  const reportError = (where: 'store' | 'queue' | 'inspect', error: unknown) =>
-    events.tell({ type: 'error', where, message: messageOf(error) });
+  const reportError = errorReporter(events);
   let device = MdDeviceStore.open(store, { onWriteError: (error) => reportError('store', error) });
   const initial = await device;
   const stats: ProtocolStats = { framesIn: 0, framesOut: 0, framesDropped: 0 };
@@ -199,52 +194,21 @@ export async function createMdSession(options: CreateMdSessionOptions): Promise<
         .then(() => MdDeviceStore.open(store, { onWriteError: (error) => reportError('store', error) }));
       write(async () => undefined);
     },
-    enqueueMedia: (items) => {
-      const queue = options.queue;
-      if (!queue) return;
-      for (const { media, messageId, chat } of items) {
-        Promise.resolve()
-          .then(() =>
-            queue.enqueue({
-              type: media.type,
-              mediaKey: media.mediaKey,
-              ...mediaFields(media),
-              messageId,
-              chatJid: chat,
-            }),
-          )
-          .then(({ id }) => events.tell({ type: 'media.queued', id, messageId }))
-          .catch((error) => reportError('queue', error));
-      }
-    },
+    enqueueMedia: (items) => enqueueMediaItems(options.queue, items, events, reportError),
     storeAppStateKeys: (keys) => {
       const usable = keys.map(appStateKey).filter((key): key is MdAppStateKey => key !== null);
       write((d) => d.appState.put(usable));
     },
   };
 
-  const inspect = options.inspect;
   const makeActor = (credentials: MdCredentials) => {
     const actor = createActor(providedMachine, {
       input: {
         credentials,
         freshCredentials: generateMdCredentials,
-        ...(options.timing ? { timing: options.timing } : {}),
-        ...(options.limits ? { limits: options.limits } : {}),
-        ...(options.random ? { random: options.random } : {}),
+        ...tuningInput(options),
       },
-      ...(inspect
-        ? {
-            inspect: (event: InspectionEvent) => {
-              try {
-                inspect(event);
-              } catch (error) {
-                reportError('inspect', error);
-              }
-            },
-          }
-        : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
+      ...actorOptions(options, reportError),
     });
     effectsBySystem.set(actor.system, effects);
     return actor;

@@ -1,22 +1,13 @@
 // The stanzas the companion sends (docs/protocol-md.md §6-§14), as binary-node builders. Pure: ids come
 // from the caller, bytes are taken as given. The parser of what the server sends is parse.ts.
 import { md } from '../../codec/index.ts';
+import { beBytes } from '../../crypto/index.ts';
 
 /** The server's JID as companions address it (§5.3: `@s.whatsapp.net` is the same server). */
 export const SERVER_JID = 's.whatsapp.net';
 
 type Node = md.MdNode;
 const node = md.mdNode;
-
-function beBytes(value: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let rest = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = rest & 0xff;
-    rest = Math.floor(rest / 256);
-  }
-  return out;
-}
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 

@@ -1,7 +1,3 @@
-// `walink start`: the main job. One session against the embedded emulator (or --url), the QR code in the
-// terminal, every state transition as it happens, messages and media jobs, a clean exit on Ctrl-C.
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Emulator } from '../../emulator/index.ts';
 import type { Printer } from '../session-printer.ts';
@@ -88,10 +84,9 @@ async function runStart(options: StartCliOptions): Promise<void> {
       import('../embedded-emulator.ts'),
       import('../session-printer.ts'),
     ]);
+  const { openPrintedQueue, sessionHome, sessionLifecycle } = await import('../session-lifecycle.ts');
   const phone = options.phone ?? DEFAULT_PHONE;
-  const sessionFile = resolve(options.session ?? '.walink/session.json');
-  const home = dirname(sessionFile);
-  await mkdir(home, { recursive: true, mode: 0o700 });
+  const { sessionFile, home } = await sessionHome(options.session ?? '.walink/session.json');
   const print: Printer = options.json ? printers.jsonPrinter() : printers.humanPrinter();
 
   let emulator: Emulator | undefined;
@@ -104,13 +99,11 @@ async function runStart(options: StartCliOptions): Promise<void> {
   }
   const wsUrl = options.url ?? emulator!.wsUrl;
   const phoneApi = phoneApiBase(wsUrl);
-  const { queue, description } = await queues.openMediaQueue({
-    mediaDir: resolve(options.mediaDir ?? join(home, 'media')),
-    redisUrl: process.env.REDIS_URL,
+  const queue = await openPrintedQueue(queues.openMediaQueue, print, {
+    home,
+    mediaDir: options.mediaDir,
     serverUrl: wsUrl, // its own CDN (the emulator's) is allowed for media
   });
-  print.note(description);
-  queue.events$.subscribe((event) => print.media(event));
 
   const store = new FileCredentialStore(sessionFile);
   const session = await createSession({ url: wsUrl, store, queue, name: 'walink' });
@@ -126,16 +119,21 @@ async function runStart(options: StartCliOptions): Promise<void> {
   };
 
   let scanTimer: NodeJS.Timeout | undefined;
-  // Keep the output in event order even though drawing a QR code is asynchronous.
-  let printing: Promise<void> = Promise.resolve();
-  const note = (text: string, fields?: Record<string, unknown>) => {
-    printing = printing.then(() => print.note(text, fields));
-  };
+  const life = sessionLifecycle({
+    session,
+    print,
+    queue,
+    emulator,
+    prompt: options.prompt,
+    restingExit: (state) => (state.name === 'loggedOut' && state.reason === 'loggedOut' ? 0 : 1),
+    onStop: () => clearTimeout(scanTimer),
+  });
+  const note = life.note;
   // A session that never got as far as a QR code or a login is talking to nothing (a wrong --url, a
   // server that is down): after --connect-attempts failed connects it says why and exits.
   let established = false;
   session.events$.subscribe((event) => {
-    printing = printing.then(() => print.session(event)).catch(() => undefined);
+    life.printEvent(event);
     if (event.type === 'qr' || event.type === 'ready') established = true;
     if (event.type === 'qr' && options.autoScan) {
       clearTimeout(scanTimer);
@@ -167,37 +165,11 @@ async function runStart(options: StartCliOptions): Promise<void> {
         `giving up: ${event.attempt} connects to ${wsUrl} failed (last: ${event.reason}) and none got as far as a QR code or a login (--connect-attempts 0 keeps trying)`,
         { gaveUp: true, attempts: event.attempt, reason: event.reason },
       );
-      void printing.then(() => shutdown(1));
+      void life.printed().then(() => life.shutdown(1));
     }
   });
 
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    clearTimeout(scanTimer);
-    await session.stop();
-    await printing;
-    await queue.close();
-    await emulator?.close();
-    process.exit(code);
-  };
-  // A second Ctrl-C does not wait for the clean stop.
-  const onSignal = () => (stopping ? process.exit(130) : void shutdown(0));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const interactive = process.stdin.isTTY === true;
-  session.state$.subscribe((state) => {
-    if (!state.resting || interactive) return;
-    // Without a terminal nobody can type "restart": report the end and leave.
-    void printing.then(() => shutdown(state.name === 'loggedOut' && state.reason === 'loggedOut' ? 0 : 1));
-  });
-  if (interactive || options.prompt) {
-    const { readCommands } = await import('../prompt.ts');
-    readCommands(session, print);
-  }
-  session.start();
+  await life.run();
 }
 
 /** The emulator's HTTP API lives on the same host as its WebSocket. */

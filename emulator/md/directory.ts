@@ -3,6 +3,7 @@
 // an account (a phone number with its phone as device 0 and its linked companions) or a contact (device 0
 // only). Every bundle hands out one one-time pre-key, never again.
 import { md } from '../../codec/index.ts';
+import { beBytes } from '../../crypto/index.ts';
 import type { SignalPreKeyBundle } from '../../crypto/md/index.ts';
 import type { MdContext } from './context.ts';
 import { partyBundle } from './signal-party.ts';
@@ -28,16 +29,6 @@ function knownUser(ctx: MdContext, jid: string | undefined): { user: Known; devi
   if (account) return { user: { kind: 'account', account }, device };
   const contact = ctx.state.contacts.get(`${parsed.user}@s.whatsapp.net`);
   return contact ? { user: { kind: 'contact', contact }, device } : null;
-}
-
-function beBytes(value: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let rest = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = rest & 0xff;
-    rest = Math.floor(rest / 256);
-  }
-  return out;
 }
 
 /**

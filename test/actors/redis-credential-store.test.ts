@@ -1,11 +1,11 @@
 // The Redis credential store against a real redis-server: sealed at rest, atomic, typed errors.
 import { createCipheriv } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CredentialError, RedisCredentialStore, serializeCredentials } from '../../actors/index.ts';
 import { randomBytes, toBase64 } from '../../crypto/index.ts';
 import type { Credentials } from '../../machines/index.ts';
-import { type RedisServer, startRedis } from '../support/redis.ts';
+import { redisForSuite } from '../support/redis-suite.ts';
 
 const credentials = (n: number): Credentials => ({
   clientId: toBase64(randomBytes(16)),
@@ -18,25 +18,16 @@ const credentials = (n: number): Credentials => ({
 });
 
 describe('RedisCredentialStore', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  }, 20_000);
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.remove();
-  });
+  const db = redisForSuite();
 
   it('saves, loads and clears; Redis never holds a key or token in the clear', async () => {
     const sealing = randomBytes(32);
-    const store = new RedisCredentialStore(redis, 'alice', sealing);
+    const store = new RedisCredentialStore(db.redis, 'alice', sealing);
     expect(await store.load()).toBeNull();
     const saved = credentials(1);
     await store.save(saved);
     expect(await store.load()).toEqual(saved);
-    const raw = (await redis.getBuffer('walink:credentials:alice'))!;
+    const raw = (await db.redis.getBuffer('walink:credentials:alice'))!;
     const asText = raw.toString('latin1');
     for (const secret of [
       saved.clientToken,
@@ -52,15 +43,15 @@ describe('RedisCredentialStore', () => {
 
   it('refuses a blob sealed with another key, or moved to another session, with a typed error', async () => {
     const sealing = randomBytes(32);
-    await new RedisCredentialStore(redis, 'bob', sealing).save(credentials(2));
-    const wrongKey = new RedisCredentialStore(redis, 'bob', randomBytes(32));
+    await new RedisCredentialStore(db.redis, 'bob', sealing).save(credentials(2));
+    const wrongKey = new RedisCredentialStore(db.redis, 'bob', randomBytes(32));
     await expect(wrongKey.load()).rejects.toMatchObject({ name: 'CredentialError', code: 'NO_KEY' });
-    await redis.copy('walink:credentials:bob', 'walink:credentials:mallory');
-    await expect(new RedisCredentialStore(redis, 'mallory', sealing).load()).rejects.toBeInstanceOf(
+    await db.redis.copy('walink:credentials:bob', 'walink:credentials:mallory');
+    await expect(new RedisCredentialStore(db.redis, 'mallory', sealing).load()).rejects.toBeInstanceOf(
       CredentialError,
     );
-    await redis.set('walink:credentials:carol', 'short');
-    await expect(new RedisCredentialStore(redis, 'carol', sealing).load()).rejects.toMatchObject({
+    await db.redis.set('walink:credentials:carol', 'short');
+    await expect(new RedisCredentialStore(db.redis, 'carol', sealing).load()).rejects.toMatchObject({
       code: 'CORRUPT',
     });
   });
@@ -71,11 +62,11 @@ describe('RedisCredentialStore', () => {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', sealing, iv).setAAD(Buffer.from('walink:credentials:erin'));
     const body = Buffer.concat([cipher.update(serializeCredentials(saved), 'utf8'), cipher.final()]);
-    await redis.set('walink:credentials:erin', Buffer.concat([iv, body, cipher.getAuthTag()]));
-    const store = new RedisCredentialStore(redis, 'erin', sealing);
+    await db.redis.set('walink:credentials:erin', Buffer.concat([iv, body, cipher.getAuthTag()]));
+    const store = new RedisCredentialStore(db.redis, 'erin', sealing);
     expect(await store.load()).toEqual(saved);
     await store.save(saved);
-    expect((await redis.getBuffer('walink:credentials:erin'))![0]).toBe(0x01);
+    expect((await db.redis.getBuffer('walink:credentials:erin'))![0]).toBe(0x01);
     expect(await store.load()).toEqual(saved);
   });
 

@@ -5,12 +5,13 @@
 // transitions is measured from what the real sessions did (XState inspection) and written to
 // test-artifacts/md-emulator-coverage.json; what the emulator cannot bring about is listed, with the
 // reason, in md-emulator-unreachable.ts (md-session-model.test.ts covers those over the fakes).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
-import { activePaths, describeMachine, mdSessionMachine } from '../../machines/index.ts';
+import { activePaths, mdSessionMachine } from '../../machines/index.ts';
+import { coverageReport, newCoverage } from './coverage.ts';
+import { pathsInLanes } from './lanes.ts';
 import {
   applicableEmuStimuli,
   applyEmu,
@@ -20,7 +21,7 @@ import {
   serializeEmuState,
 } from './md-emulator-model.ts';
 import { MD_EMULATOR_UNREACHABLE } from './md-emulator-unreachable.ts';
-import { type Coverage, MdModelWorld } from './md-world.ts';
+import { MdModelWorld } from './md-world.ts';
 
 type ModelSnapshot = { context: EmuState };
 const traversal = {
@@ -67,30 +68,7 @@ function selectedPaths(): string[][] {
 }
 
 const PATHS = selectedPaths();
-const coverage: Coverage = { states: new Set(), transitions: new Set() };
-
-/** Paths run a few at a time, each lane on an emulator of its own (faults are global to an emulator). */
-const LANES = 4;
-
-class EmulatorPool {
-  private readonly idle: Emulator[] = [];
-  private readonly waiting: ((emulator: Emulator) => void)[] = [];
-
-  constructor(readonly all: Emulator[]) {
-    this.idle.push(...all);
-  }
-
-  acquire(): Promise<Emulator> {
-    const free = this.idle.pop();
-    return free ? Promise.resolve(free) : new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(emulator: Emulator): void {
-    const next = this.waiting.shift();
-    if (next) next(emulator);
-    else this.idle.push(emulator);
-  }
-}
+const coverage = newCoverage();
 
 function mdEmulator(): Promise<Emulator> {
   return startEmulator({
@@ -103,99 +81,46 @@ function mdEmulator(): Promise<Emulator> {
 }
 
 describe('the MD session against the MD emulator, model by model', () => {
-  let pool: EmulatorPool;
-
-  beforeAll(async () => {
-    pool = new EmulatorPool(await Promise.all(Array.from({ length: LANES }, mdEmulator)));
-  });
-
-  afterAll(async () => {
-    await Promise.all(pool?.all.map((server) => server.close()) ?? []);
-  });
-
   it('has paths to run', () => {
     expect(PATHS.length).toBeGreaterThan(20);
   });
 
-  describe.concurrent('every path', () => {
-    it.each(PATHS.map((path, index) => [index + 1, path.join(' → '), path] as const))(
-      'path %i: %s',
-      async (_index, _label, names) => {
-        const server = await pool.acquire();
-        const world = new MdModelWorld(server, coverage);
-        let model = initialEmuState();
-        try {
-          await world.start();
-          expect((await world.settle(model.m.machine.value)).value, 'the first QR code').toEqual(
-            model.m.machine.value,
-          );
-          for (const [step, name] of names.entries()) {
-            const applied = applyEmu(model, emuStimulusNamed(name))!;
-            model = applied.stepped.state;
-            await world.step(applied.world);
-            const actual = await world.settle(model.m.machine.value, applied.stepped.taken);
-            expect(actual, `after step ${step + 1}: ${name}`).toEqual({
-              value: model.m.machine.value,
-              missing: [],
-            });
-            expect(world.reason, `after step ${step + 1}: ${name}`).toBe(model.m.machine.context.failure);
-          }
-        } finally {
-          await world.stop();
-          pool.release(server);
-        }
-      },
-      30_000,
-    );
+  pathsInLanes({
+    emulator: mdEmulator,
+    paths: PATHS,
+    world: (server) => new MdModelWorld(server, coverage),
+    run: async (world, names) => {
+      let model = initialEmuState();
+      expect((await world.settle(model.m.machine.value)).value, 'the first QR code').toEqual(
+        model.m.machine.value,
+      );
+      for (const [step, name] of names.entries()) {
+        const applied = applyEmu(model, emuStimulusNamed(name))!;
+        model = applied.stepped.state;
+        await world.step(applied.world);
+        const actual = await world.settle(model.m.machine.value, applied.stepped.taken);
+        expect(actual, `after step ${step + 1}: ${name}`).toEqual({
+          value: model.m.machine.value,
+          missing: [],
+        });
+        expect(world.reason, `after step ${step + 1}: ${name}`).toBe(model.m.machine.context.failure);
+      }
+    },
   });
 
   // Runs after every path: the concurrent block above ends before the next test of this one starts.
   it('reached every state and took every transition except the explained ones', () => {
-    const result = report();
+    const result = coverageReport({
+      machine: mdSessionMachine,
+      coverage,
+      unreachable: MD_EMULATOR_UNREACHABLE,
+      paths: PATHS.length,
+      steps: PATHS.reduce((sum, p) => sum + p.length, 0),
+      file: 'md-emulator-coverage.json',
+      label: 'md emulator model coverage',
+    });
     expect(result.states.missed).toEqual([]);
     expect(result.transitions.missed).toEqual([]);
     expect(result.takenDespiteExplanation).toEqual([]);
   });
 });
-
-function report() {
-  const structure = describeMachine(mdSessionMachine);
-  const states = structure.states.filter((s) => s.path !== '').map((s) => s.path);
-  const transitions = structure.transitions.map((t) => t.id);
-  // A state is reached when a snapshot showed it or a taken transition entered it (eventless
-  // transitions pass through states like `restarting` within one macrostep, without a snapshot).
-  const reached = new Set(coverage.states);
-  for (const transition of structure.transitions) {
-    if (!coverage.transitions.has(transition.id)) continue;
-    for (const target of transition.targets) {
-      const parts = target.split('.');
-      for (let i = 1; i <= parts.length; i++) reached.add(parts.slice(0, i).join('.'));
-    }
-  }
-  const missedStates = states.filter((s) => !reached.has(s));
-  const missedTransitions = transitions.filter((t) => !coverage.transitions.has(t));
-  const explained = missedTransitions.filter((t) => MD_EMULATOR_UNREACHABLE[t]);
-  const unexplained = missedTransitions.filter((t) => !MD_EMULATOR_UNREACHABLE[t]);
-  const result = {
-    paths: PATHS.length,
-    steps: PATHS.reduce((sum, p) => sum + p.length, 0),
-    states: { total: states.length, reached: states.length - missedStates.length, missed: missedStates },
-    transitions: {
-      total: transitions.length,
-      taken: transitions.length - missedTransitions.length,
-      percent: Math.round((1000 * (transitions.length - missedTransitions.length)) / transitions.length) / 10,
-      unreachable: Object.fromEntries(explained.map((t) => [t, MD_EMULATOR_UNREACHABLE[t]])),
-      missed: unexplained,
-    },
-    // An exception that the run did take is no longer an exception: say so.
-    takenDespiteExplanation: Object.keys(MD_EMULATOR_UNREACHABLE).filter((t) => coverage.transitions.has(t)),
-  };
-  mkdirSync('test-artifacts', { recursive: true });
-  writeFileSync('test-artifacts/md-emulator-coverage.json', `${JSON.stringify(result, null, 2)}\n`);
-  console.log(
-    `md emulator model coverage: ${result.paths} paths, ${result.states.reached}/${result.states.total} states, ` +
-      `${result.transitions.taken}/${result.transitions.total} transitions (${result.transitions.percent}%), ` +
-      `${explained.length} explained as unreachable, ${unexplained.length} missed; test-artifacts/md-emulator-coverage.json`,
-  );
-  return result;
-}

@@ -3,11 +3,11 @@
 // machine in an actor with the fakes of test/support/md-machine-fakes.ts and SimulatedClock, with the
 // state compared after every step. Coverage of the machine's states and transitions is measured from what
 // the running actors did (XState inspection) and written to test-artifacts/md-model-coverage.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
-import { activePaths, describeMachine, mdSessionMachine, transitionIdOf } from '../../machines/index.ts';
+import { activePaths, mdSessionMachine, transitionIdOf } from '../../machines/index.ts';
 import { type MdHarness, mdHarness, pairedMdCredentials } from '../support/md-machine-fakes.ts';
+import { coverageReport, newCoverage } from './coverage.ts';
 import {
   applicableStimuli,
   applyStimulus,
@@ -81,7 +81,7 @@ const EXTRA_PATHS: ModelPath[] = [
 // One root is enough: a fresh device pairs, and a paired one is logged out, so both roots reach the
 // same model states; paths start fresh.
 const PATHS = [...selectedPaths(false, seen), ...EXTRA_PATHS];
-const coverage = { states: new Set<string>(), transitions: new Set<string>() };
+const coverage = newCoverage();
 
 const FAKE_OF = {
   preparePairCode: 'prepare',
@@ -140,50 +140,17 @@ describe('the MD machine, model by model', () => {
 
   // Runs after every path (tests in a file run in order).
   it('reached every state and took every transition except the explained ones', () => {
-    const result = report();
+    const result = coverageReport({
+      machine: mdSessionMachine,
+      coverage,
+      unreachable: MD_UNREACHABLE,
+      paths: PATHS.length,
+      steps: PATHS.reduce((sum, p) => sum + p.names.length, 0),
+      file: 'md-model-coverage.json',
+      label: 'md model coverage',
+    });
     expect(result.states.missed).toEqual([]);
     expect(result.transitions.missed).toEqual([]);
     expect(result.takenDespiteExplanation).toEqual([]);
   });
 });
-
-function report() {
-  const structure = describeMachine(mdSessionMachine);
-  const states = structure.states.filter((s) => s.path !== '').map((s) => s.path);
-  const transitions = structure.transitions.map((t) => t.id);
-  // A state is reached when a snapshot showed it or a taken transition entered it (eventless
-  // transitions pass through states like `restarting` within one macrostep, without a snapshot).
-  const reached = new Set(coverage.states);
-  for (const transition of structure.transitions) {
-    if (!coverage.transitions.has(transition.id)) continue;
-    for (const target of transition.targets) {
-      const parts = target.split('.');
-      for (let i = 1; i <= parts.length; i++) reached.add(parts.slice(0, i).join('.'));
-    }
-  }
-  const missedStates = states.filter((s) => !reached.has(s));
-  const missedTransitions = transitions.filter((t) => !coverage.transitions.has(t));
-  const explained = missedTransitions.filter((t) => MD_UNREACHABLE[t]);
-  const unexplained = missedTransitions.filter((t) => !MD_UNREACHABLE[t]);
-  const result = {
-    paths: PATHS.length,
-    steps: PATHS.reduce((sum, p) => sum + p.names.length, 0),
-    states: { total: states.length, reached: states.length - missedStates.length, missed: missedStates },
-    transitions: {
-      total: transitions.length,
-      taken: transitions.length - missedTransitions.length,
-      percent: Math.round((1000 * (transitions.length - missedTransitions.length)) / transitions.length) / 10,
-      unreachable: Object.fromEntries(explained.map((t) => [t, MD_UNREACHABLE[t]])),
-      missed: unexplained,
-    },
-    takenDespiteExplanation: Object.keys(MD_UNREACHABLE).filter((t) => coverage.transitions.has(t)),
-  };
-  mkdirSync('test-artifacts', { recursive: true });
-  writeFileSync('test-artifacts/md-model-coverage.json', `${JSON.stringify(result, null, 2)}\n`);
-  console.log(
-    `md model coverage: ${result.paths} paths, ${result.states.reached}/${result.states.total} states, ` +
-      `${result.transitions.taken}/${result.transitions.total} transitions (${result.transitions.percent}%), ` +
-      `${explained.length} explained as unreachable, ${unexplained.length} missed; test-artifacts/md-model-coverage.json`,
-  );
-  return result;
-}

@@ -10,12 +10,8 @@ import { MD_CREDENTIAL_CODEC, type MdCredentialRecord } from '../../actors/md/in
 import type { Emulator } from '../../emulator/index.ts';
 import { activePaths, transitionIdOf } from '../../machines/index.ts';
 import { http } from '../support/md-raw-client.ts';
+import type { Coverage } from './coverage.ts';
 import { MODEL_LIMITS, MODEL_TIMING } from './md-session-model.ts';
-
-export interface Coverage {
-  states: Set<string>;
-  transitions: Set<string>;
-}
 
 /** What a step of a path does to the world; md-emulator-model.ts says which, MdModelWorld does it. */
 export type MdWorldAction =

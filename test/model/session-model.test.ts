@@ -2,12 +2,12 @@
 // events are stimuli the emulator can produce) run against the real session and the emulator, with the
 // state asserted after every step. Coverage of the machine's states and transitions is measured from
 // what the real sessions did (XState inspection), written to test-artifacts/model-coverage.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getShortestPaths, getSimplePaths } from 'xstate/graph';
-import type { Emulator } from '../../emulator/index.ts';
-import { describeMachine, sessionMachine } from '../../machines/index.ts';
+import { sessionMachine } from '../../machines/index.ts';
 import { emulator } from '../support/session-harness.ts';
+import { coverageReport, newCoverage } from './coverage.ts';
+import { pathsInLanes } from './lanes.ts';
 import {
   applicableStimuli,
   applyStimulus,
@@ -19,7 +19,7 @@ import {
   worldOf,
 } from './session-model.ts';
 import { UNREACHABLE } from './unreachable.ts';
-import { type Coverage, ModelWorld } from './world.ts';
+import { ModelWorld } from './world.ts';
 
 type ModelSnapshot = { context: ModelState };
 const traversal = {
@@ -63,124 +63,43 @@ function withoutPrefixes(paths: string[][]): string[][] {
 }
 
 const PATHS = withoutPrefixes([...edgeTour(), ...regionPaths()]);
-const coverage: Coverage = { states: new Set(), transitions: new Set() };
-
-/**
- * Paths run a few at a time, each lane on an emulator of its own: the emulator's faults are global to it,
- * and most of a path's time is spent waiting on sockets, not the CPU.
- */
-const LANES = 4;
-
-class EmulatorPool {
-  private readonly idle: Emulator[] = [];
-  private readonly waiting: ((emulator: Emulator) => void)[] = [];
-
-  constructor(readonly all: Emulator[]) {
-    this.idle.push(...all);
-  }
-
-  acquire(): Promise<Emulator> {
-    const free = this.idle.pop();
-    return free ? Promise.resolve(free) : new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(emulator: Emulator): void {
-    const next = this.waiting.shift();
-    if (next) next(emulator);
-    else this.idle.push(emulator);
-  }
-}
+const coverage = newCoverage();
 
 describe('the session machine, model by model', () => {
-  let pool: EmulatorPool;
-
-  beforeAll(async () => {
-    pool = new EmulatorPool(
-      await Promise.all(Array.from({ length: LANES }, () => emulator({ refTtlMs: 20_000 }))),
-    );
-  });
-
-  afterAll(async () => {
-    await Promise.all(pool?.all.map((server) => server.close()) ?? []);
-  });
-
   it('has paths to run', () => {
     expect(PATHS.length).toBeGreaterThan(20);
   });
 
-  describe.concurrent('every path', () => {
-    it.each(PATHS.map((path, index) => [index + 1, path.join(' → '), path] as const))(
-      'path %i: %s',
-      async (_index, _label, names) => {
-        const server = await pool.acquire();
-        const world = new ModelWorld(server, coverage);
-        let model = initialModelState();
-        try {
-          await world.start();
-          expect(await world.settle(model.machine.value), 'the first QR code').toEqual(model.machine.value);
-          for (const [step, name] of names.entries()) {
-            const stimulus = stimulusNamed(name);
-            const action = worldOf(stimulus, model);
-            model = applyStimulus(model, stimulus);
-            await world.perform(action);
-            const actual = await world.settle(model.machine.value);
-            expect(actual, `after step ${step + 1}: ${name}`).toEqual(model.machine.value);
-          }
-        } finally {
-          await world.stop();
-          pool.release(server);
-        }
-      },
-      30_000,
-    );
+  pathsInLanes({
+    emulator: () => emulator({ refTtlMs: 20_000 }),
+    paths: PATHS,
+    world: (server) => new ModelWorld(server, coverage),
+    run: async (world, names) => {
+      let model = initialModelState();
+      expect(await world.settle(model.machine.value), 'the first QR code').toEqual(model.machine.value);
+      for (const [step, name] of names.entries()) {
+        const stimulus = stimulusNamed(name);
+        const action = worldOf(stimulus, model);
+        model = applyStimulus(model, stimulus);
+        await world.perform(action);
+        const actual = await world.settle(model.machine.value);
+        expect(actual, `after step ${step + 1}: ${name}`).toEqual(model.machine.value);
+      }
+    },
   });
 
   // Runs after every path: the concurrent block above ends before the next test of this one starts.
   it('reached every state and took every transition except the explained ones', () => {
-    const result = report();
+    const result = coverageReport({
+      machine: sessionMachine,
+      coverage,
+      unreachable: UNREACHABLE,
+      paths: PATHS.length,
+      file: 'model-coverage.json',
+      label: 'model coverage',
+    });
     expect(result.states.missed).toEqual([]);
     expect(result.transitions.missed).toEqual([]);
     expect(result.takenDespiteExplanation).toEqual([]);
   });
 });
-
-function report() {
-  const structure = describeMachine(sessionMachine);
-  const states = structure.states.filter((s) => s.path !== '').map((s) => s.path);
-  const transitions = structure.transitions.map((t) => t.id);
-  // A state is reached when a snapshot showed it or a taken transition entered it (eventless
-  // transitions pass through states like `online.pairing` within one macrostep, without a snapshot).
-  const reached = new Set(coverage.states);
-  for (const transition of structure.transitions) {
-    if (!coverage.transitions.has(transition.id)) continue;
-    for (const target of transition.targets) {
-      const parts = target.split('.');
-      for (let i = 1; i <= parts.length; i++) reached.add(parts.slice(0, i).join('.'));
-    }
-  }
-  const missedStates = states.filter((s) => !reached.has(s));
-  const missedTransitions = transitions.filter((t) => !coverage.transitions.has(t));
-  const explained = missedTransitions.filter((t) => UNREACHABLE[t]);
-  const unexplained = missedTransitions.filter((t) => !UNREACHABLE[t]);
-  const result = {
-    paths: PATHS.length,
-    states: { total: states.length, reached: states.length - missedStates.length, missed: missedStates },
-    transitions: {
-      total: transitions.length,
-      taken: transitions.length - missedTransitions.length,
-      percent: Math.round((1000 * (transitions.length - missedTransitions.length)) / transitions.length) / 10,
-      unreachable: Object.fromEntries(explained.map((t) => [t, UNREACHABLE[t]])),
-      missed: unexplained,
-    },
-    // An exception that the run did take is no longer an exception: say so.
-    takenDespiteExplanation: Object.keys(UNREACHABLE).filter((t) => coverage.transitions.has(t)),
-  };
-  mkdirSync('test-artifacts', { recursive: true });
-  writeFileSync('test-artifacts/model-coverage.json', `${JSON.stringify(result, null, 2)}\n`);
-  console.log(
-    `model coverage: ${result.states.reached}/${result.states.total} states, ` +
-      `${result.transitions.taken}/${result.transitions.total} transitions (${result.transitions.percent}%), ` +
-      `${explained.length} explained as unreachable, ${unexplained.length} missed; test-artifacts/model-coverage.json`,
-  );
-  return result;
-}

@@ -7,12 +7,8 @@ import { createSession, MemoryCredentialStore, type Session } from '../../actors
 import type { Emulator } from '../../emulator/index.ts';
 import { activePaths, transitionIdOf } from '../../machines/index.ts';
 import { http } from '../support/raw-client.ts';
+import type { Coverage } from './coverage.ts';
 import { MODEL_LIMITS, MODEL_TIMING, type WorldAction } from './session-model.ts';
-
-export interface Coverage {
-  states: Set<string>;
-  transitions: Set<string>;
-}
 
 const SETTLE_POLLS = 4;
 const POLL_MS = 10;

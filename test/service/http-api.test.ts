@@ -2,19 +2,15 @@
 // restoring sessions after a restart, and the Stately bridge's sanitizing.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { Emulator } from '../../emulator/index.ts';
-import {
-  type HttpService,
-  SessionService,
-  startHttpService,
-  startStatelyBridge,
-} from '../../service/index.ts';
+import { SessionService, startHttpService, startStatelyBridge } from '../../service/index.ts';
 import { InProcessMediaQueue, openMediaQueue } from '../../workers/queues/index.ts';
 import { tempDir } from '../support/media.ts';
 import { http as plainHttp } from '../support/raw-client.ts';
 import { startRedis } from '../support/redis.ts';
+import { cleanupsAfterEach, serviceAt as startServiceAt, untilDefined } from '../support/service-api.ts';
 import { emulator } from '../support/session-harness.ts';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuvwxyz';
@@ -42,39 +38,12 @@ async function http(base: string, method: string, path: string, body?: unknown) 
 
 const authorized = { headers: { authorization: `Bearer ${TOKEN}` } };
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
-async function serviceAt(
-  dir: string,
-  server: Emulator,
-): Promise<{ http: HttpService; service: SessionService }> {
-  const queue = new InProcessMediaQueue({ mediaDir: join(dir, 'media') });
-  const service = new SessionService({ wsUrl: server.wsUrl, sessionsDir: join(dir, 'sessions'), queue });
-  const http = await startHttpService({
-    service,
-    info: { server: server.wsUrl, emulator: server.url, queue: 'in-process' },
-    token: TOKEN,
-  });
-  cleanups.push(async () => {
-    await http.close();
-    await service.close();
-    await queue.close();
-  });
-  return { http, service };
-}
+const serviceAt = (dir: string, server: Emulator) => startServiceAt(dir, server, { cleanups, token: TOKEN });
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const until = <T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000) =>
+  untilDefined(probe, timeoutMs);
 
 describe('the service API', () => {
   it('validates requests and answers 4xx with a message', async () => {
@@ -82,7 +51,7 @@ describe('the service API', () => {
     cleanups.push(() => server.close());
     const dir = tempDir('walink-api-');
     cleanups.push(() => dir.remove());
-    const { http: api } = await serviceAt(dir.path, server);
+    const { api } = await serviceAt(dir.path, server);
 
     expect((await http(api.url, 'POST', '/api/sessions', { name: 'no spaces' })).status).toBe(400);
     expect((await http(api.url, 'POST', '/api/sessions', '{broken')).status).toBe(400);
@@ -110,7 +79,7 @@ describe('the service API', () => {
     cleanups.push(() => server.close());
     const dir = tempDir('walink-api-');
     cleanups.push(() => dir.remove());
-    const { http: api } = await serviceAt(dir.path, server);
+    const { api } = await serviceAt(dir.path, server);
 
     const svg = (await http(api.url, 'GET', '/api/machines/session/diagram.svg')).body as string;
     const centreX = (state: string) => {
@@ -150,7 +119,7 @@ describe('the service API', () => {
     const first = await serviceAt(dir.path, server);
 
     // Live updates: the stream starts with the whole picture, then every change.
-    const stream = await fetch(`${first.http.url}/api/events`, authorized);
+    const stream = await fetch(`${first.api.url}/api/events`, authorized);
     const reader = stream.body!.getReader();
     let received = '';
     void (async () => {
@@ -162,27 +131,27 @@ describe('the service API', () => {
     })();
     cleanups.push(() => reader.cancel().catch(() => undefined));
 
-    await http(first.http.url, 'POST', '/api/sessions', { name: 'alice' });
+    await http(first.api.url, 'POST', '/api/sessions', { name: 'alice' });
     const qr = await until(async () => {
-      const view = (await http(first.http.url, 'GET', '/api/sessions/alice')).body;
+      const view = (await http(first.api.url, 'GET', '/api/sessions/alice')).body;
       return view.qr ?? undefined;
     });
-    const image = await fetch(`${first.http.url}/api/sessions/alice/qr.svg`, authorized);
+    const image = await fetch(`${first.api.url}/api/sessions/alice/qr.svg`, authorized);
     expect(image.headers.get('content-type')).toBe('image/svg+xml');
     expect(await image.text()).toMatch(/^<svg[^>]*viewBox/);
     // By its ref the image is cacheable; a ref no longer shown is gone.
     const byRef = await fetch(
-      `${first.http.url}/api/sessions/alice/qr.svg?ref=${encodeURIComponent(qr.ref)}`,
+      `${first.api.url}/api/sessions/alice/qr.svg?ref=${encodeURIComponent(qr.ref)}`,
       authorized,
     );
     expect(byRef.headers.get('cache-control')).toContain('immutable');
     expect(await byRef.text()).toMatch(/^<svg[^>]*viewBox/);
-    expect((await http(first.http.url, 'GET', '/api/sessions/alice/qr.svg?ref=old')).status).toBe(404);
+    expect((await http(first.api.url, 'GET', '/api/sessions/alice/qr.svg?ref=old')).status).toBe(404);
 
-    const scanned = await http(first.http.url, 'POST', '/api/sessions/alice/scan', {});
+    const scanned = await http(first.api.url, 'POST', '/api/sessions/alice/scan', {});
     expect(scanned.body).toMatchObject({ scanned: 'alice', wid: '491511112222@c.us' });
     await until(async () =>
-      (await http(first.http.url, 'GET', '/api/sessions/alice')).body.state === 'online.ready'
+      (await http(first.api.url, 'GET', '/api/sessions/alice')).body.state === 'online.ready'
         ? true
         : undefined,
     );
@@ -205,7 +174,7 @@ describe('the service API', () => {
     expect(qr.text).toContain(',');
 
     // A new service over the same directory restores alice by login: no QR code this time.
-    await first.http.close();
+    await first.api.close();
     await first.service.close();
     const second = await serviceAt(dir.path, server);
     const restored = await second.service.restoreAll();

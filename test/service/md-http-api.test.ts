@@ -5,12 +5,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
-import { type HttpService, SessionService, startHttpService } from '../../service/index.ts';
+import { type HttpService, SessionService } from '../../service/index.ts';
 import { InProcessMediaQueue } from '../../workers/queues/index.ts';
 import { walinkArgs } from '../support/compiled.ts';
 import { tempDir } from '../support/media.ts';
+import { cleanupsAfterEach, serviceAt as startServiceAt, untilDefined } from '../support/service-api.ts';
 
 const TOKEN = 'test-token-0123456789abcdefghijklmnopqrstuvwxyz';
 const PHONE = '15551234567';
@@ -35,10 +36,7 @@ async function http(base: string, method: string, path: string, body?: unknown, 
   return { status: response.status, body: parsed as any, type: response.headers.get('content-type') };
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function mdEmulator(): Promise<Emulator> {
   const server = await startEmulator({
@@ -50,39 +48,11 @@ async function mdEmulator(): Promise<Emulator> {
   return server;
 }
 
-async function serviceAt(
-  dir: string,
-  server: Emulator,
-): Promise<{ api: HttpService; service: SessionService }> {
-  const queue = new InProcessMediaQueue({ mediaDir: join(dir, 'media') });
-  const service = new SessionService({
-    wsUrl: server.wsUrl,
-    md: { wsUrl: server.mdWsUrl, rootPublicKey: server.md.rootPublicKey },
-    sessionsDir: join(dir, 'sessions'),
-    queue,
-  });
-  const api = await startHttpService({
-    service,
-    info: { server: server.wsUrl, mdServer: server.mdWsUrl, emulator: server.url, queue: 'in-process' },
-    token: TOKEN,
-  });
-  cleanups.push(async () => {
-    await api.close();
-    await service.close();
-    await queue.close();
-  });
-  return { api, service };
-}
+const serviceAt = (dir: string, server: Emulator) =>
+  startServiceAt(dir, server, { cleanups, token: TOKEN, md: true });
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const until = <T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000) =>
+  untilDefined(probe, timeoutMs);
 
 const viewOf = async (api: HttpService, name: string) =>
   (await http(api.url, 'GET', `/api/sessions/${name}`)).body;

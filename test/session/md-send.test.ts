@@ -4,16 +4,10 @@
 // that text, its phone gets the deviceSentMessage copy, the server acks (md.sent) and the contact's
 // receipt comes back (md.receipt). What cannot be sent is a typed md.send.failed, never a throw.
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createSession,
-  MemoryCredentialStore,
-  type Session,
-  type SessionAppEvent,
-  type SessionState,
-} from '../../actors/index.ts';
-import { MD_CREDENTIAL_CODEC, type MdCredentialRecord } from '../../actors/md/index.ts';
-import { type Emulator, startEmulator } from '../../emulator/index.ts';
+import { createSession, type Session, type SessionState } from '../../actors/index.ts';
+import type { Emulator } from '../../emulator/index.ts';
 import { http } from '../support/md-raw-client.ts';
+import { newMdStore, recordEvents, startMdEmulator } from '../support/md-session-events.ts';
 
 const PHONE = '15551234567';
 const CONTACT = '4917000000001@s.whatsapp.net';
@@ -35,13 +29,8 @@ type Sent = {
 };
 
 async function readySession(fresh = true) {
-  if (fresh)
-    emulator = await startEmulator({
-      port: 0,
-      host: '127.0.0.1',
-      md: { firstFrameDelayMs: 1, streamErrorCloseMs: 5 },
-    });
-  const store = new MemoryCredentialStore<MdCredentialRecord>(null, MD_CREDENTIAL_CODEC);
+  if (fresh) emulator = await startMdEmulator();
+  const store = newMdStore();
   const session = await createSession({
     protocol: 'md',
     url: emulator.mdWsUrl,
@@ -49,34 +38,7 @@ async function readySession(fresh = true) {
     store,
   });
   sessions.push(session);
-  const events: SessionAppEvent[] = [];
-  const waiters = new Set<() => void>();
-  session.events$.subscribe((event) => {
-    events.push(event);
-    for (const wake of [...waiters]) wake();
-  });
-  const next = <T extends SessionAppEvent['type']>(
-    type: T,
-    matches: (event: Extract<SessionAppEvent, { type: T }>) => boolean = () => true,
-    timeoutMs = 8000,
-  ) =>
-    new Promise<Extract<SessionAppEvent, { type: T }>>((resolve, reject) => {
-      const check = () => {
-        const found = events.find(
-          (e) => e.type === type && matches(e as Extract<SessionAppEvent, { type: T }>),
-        );
-        if (!found) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found as Extract<SessionAppEvent, { type: T }>);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no ${type}; saw ${events.map((e) => e.type).join(', ')}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+  const { events, next } = recordEvents(session);
   session.start();
   const qr = await next('qr');
   await http(emulator.url, 'POST', `/md/phones/${PHONE}/scan`, { qr: qr.text });

@@ -7,17 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createSession,
-  MemoryCredentialStore,
-  type Session,
-  type SessionAppEvent,
-  type SessionState,
-} from '../../actors/index.ts';
-import { MD_CREDENTIAL_CODEC, type MdCredentialRecord } from '../../actors/md/index.ts';
-import { type Emulator, startEmulator } from '../../emulator/index.ts';
+import { createSession, type Session, type SessionAppEvent, type SessionState } from '../../actors/index.ts';
+import type { Emulator } from '../../emulator/index.ts';
 import { InProcessMediaQueue, MediaHostPolicy } from '../../index.ts';
 import { http } from '../support/md-raw-client.ts';
+import { type EventOf, newMdStore, recordEvents, startMdEmulator } from '../support/md-session-events.ts';
 
 const PHONE = '15551234567';
 const CONTACT = '4917000000001@s.whatsapp.net';
@@ -30,16 +24,10 @@ afterEach(async () => {
 });
 
 async function start() {
-  emulator = await startEmulator({
-    port: 0,
-    host: '127.0.0.1',
-    md: { firstFrameDelayMs: 1, streamErrorCloseMs: 5 },
-  });
+  emulator = await startMdEmulator();
 }
 
-function newStore() {
-  return new MemoryCredentialStore<MdCredentialRecord>(null, MD_CREDENTIAL_CODEC);
-}
+const newStore = newMdStore;
 
 async function mdSession(store = newStore()) {
   const session = await createSession({
@@ -51,34 +39,14 @@ async function mdSession(store = newStore()) {
     timing: { backoffBase: 20, backoffMax: 100 },
   });
   sessions.push(session);
-  const events: SessionAppEvent[] = [];
-  const waiters = new Set<() => void>();
-  session.events$.subscribe((event) => {
-    events.push(event);
-    for (const wake of [...waiters]) wake();
-  });
+  const recorded = recordEvents(session);
+  const events = recorded.events;
+  // Here the timeout comes before the match.
   const next = <T extends SessionAppEvent['type']>(
     type: T,
     timeoutMs = 8000,
-    matches: (event: Extract<SessionAppEvent, { type: T }>) => boolean = () => true,
-  ) =>
-    new Promise<Extract<SessionAppEvent, { type: T }>>((resolve, reject) => {
-      const check = () => {
-        const found = events.find(
-          (event) => event.type === type && matches(event as Extract<SessionAppEvent, { type: T }>),
-        );
-        if (!found) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found as Extract<SessionAppEvent, { type: T }>);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no ${type}; saw ${events.map((e) => e.type).join(', ')}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+    matches: (event: EventOf<T>) => boolean = () => true,
+  ) => recorded.next(type, matches, timeoutMs);
   return { session: session.start(), events, next, store };
 }
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { md } from '../../codec/index.ts';
-import { concatBytes, type X25519KeyPair, x25519KeyPair } from '../../crypto/index.ts';
+import { beBytes, concatBytes, type X25519KeyPair, x25519KeyPair } from '../../crypto/index.ts';
 import {
   buildConnectionIntro,
   companionKeyBundle,
@@ -36,15 +36,6 @@ export interface MdClientKeys {
   advSecret: Uint8Array;
   preKeys: SignalPreKey[];
   pairingEphemeral: X25519KeyPair;
-}
-
-function beBytes(value: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = value & 0xff;
-    value = Math.floor(value / 256);
-  }
-  return out;
 }
 
 /** What a companion makes before pairing (docs/protocol-md.md §15). */

@@ -5,8 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   CredentialError,
   FileCredentialStore,
@@ -16,7 +15,7 @@ import {
 } from '../../../actors/index.ts';
 import { randomBytes, toBase64, x25519PublicKey } from '../../../crypto/index.ts';
 import { djbPublicKey, xeddsaVerify } from '../../../crypto/md/index.ts';
-import { type RedisServer, startRedis } from '../../support/redis.ts';
+import { redisForSuite } from '../../support/redis-suite.ts';
 
 const { MD_CREDENTIAL_CODEC, generateMdCredentials, generatePreKeys, newMdCredentialRecord } = md;
 type Record_ = md.MdCredentialRecord;
@@ -362,35 +361,28 @@ describe('MD records in the legacy stores', () => {
   });
 
   describe('Redis', () => {
-    let server: RedisServer;
-    let redis: Redis;
-    beforeAll(async () => {
-      server = await startRedis();
-      redis = new Redis(server.url);
-    }, 20_000);
-    afterAll(async () => {
-      redis?.disconnect();
-      await server?.remove();
-    });
+    const db = redisForSuite();
 
     it('holds the MD record sealed: no key, secret or session in the clear; another key is NO_KEY', async () => {
       const sealing = randomBytes(32);
-      const store = new RedisCredentialStore(redis, 'md-alice', sealing, { codec: MD_CREDENTIAL_CODEC });
+      const store = new RedisCredentialStore(db.redis, 'md-alice', sealing, { codec: MD_CREDENTIAL_CODEC });
       expect(await store.load()).toBeNull();
       const record = fullRecord();
       await store.save(record);
       expect(await store.load()).toEqual(record);
-      const raw = (await redis.getBuffer('walink:credentials:md-alice'))!;
+      const raw = (await db.redis.getBuffer('walink:credentials:md-alice'))!;
       const text = raw.toString('latin1');
       const secrets = secretsOf(record);
       for (const secret of secrets.texts) expect(text).not.toContain(secret);
       for (const secret of secrets.bytes) expect(raw.includes(Buffer.from(secret))).toBe(false);
       expect(text).not.toContain('"protocol"');
       await expect(
-        new RedisCredentialStore(redis, 'md-alice', randomBytes(32), { codec: MD_CREDENTIAL_CODEC }).load(),
+        new RedisCredentialStore(db.redis, 'md-alice', randomBytes(32), {
+          codec: MD_CREDENTIAL_CODEC,
+        }).load(),
       ).rejects.toMatchObject({ name: 'CredentialError', code: 'NO_KEY' });
       // A legacy session of that name would not take the MD record for its own.
-      await expect(new RedisCredentialStore(redis, 'md-alice', sealing).load()).rejects.toMatchObject({
+      await expect(new RedisCredentialStore(db.redis, 'md-alice', sealing).load()).rejects.toMatchObject({
         code: 'CORRUPT',
       });
       await store.clear();
