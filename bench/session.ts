@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { createActor, fromCallback } from 'xstate';
@@ -221,6 +221,18 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
     const seconds = (performance.now() - started) / 1000;
     collectGarbage();
     const after = process.memoryUsage();
+    // committed (what RSS pays) and used per V8 space: where the heap beyond the live objects sits
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics()
+        .filter((space) => space.space_size > MIB)
+        .map((space) => [
+          space.space_name,
+          {
+            committedMiB: round(space.physical_space_size / MIB),
+            usedMiB: round(space.space_used_size / MIB),
+          },
+        ]),
+    );
     // WALINK_BENCH_HEAP_SNAPSHOT=<file>: a heap snapshot with every session ready, to attribute their memory
     if (process.env.WALINK_BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.WALINK_BENCH_HEAP_SNAPSHOT);
     const perSession = (after.heapUsed + after.external - before.heapUsed - before.external) / count;
@@ -237,6 +249,7 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
       heapTotalMiBAllReady: round(after.heapTotal / MIB),
       externalMiBAllReady: round(after.external / MIB),
       arrayBuffersMiBAllReady: round(after.arrayBuffers / MIB),
+      heapSpacesAllReady: spaces,
       heapUsedMiBWithStoresLoaded: round(atStart.heapUsed / MIB),
       heapUsedMiBBeforeRestore: round(before.heapUsed / MIB),
       note: 'all sessions restored and ready at once in this process (one WebSocket each) from credentials paired earlier in another process, running the compiled package (dist/); the emulator runs in a child process',
