@@ -321,7 +321,7 @@ function scalePoint(count: number): Promise<Record<string, unknown>> {
   });
 }
 
-async function scaleRun(requested: number): Promise<Record<string, unknown>> {
+export async function scaleRun(requested: number): Promise<Record<string, unknown>> {
   // The emulator's child process holds the other end of every socket under the same limit.
   const limit = fdLimit();
   const ceiling = limit - 200;
