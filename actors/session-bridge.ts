@@ -213,11 +213,10 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
     if (!crashed) actor.send(event);
   };
 
-  const session: Session = {
+  // `state` is defined after the literal: V8 builds an object literal holding an accessor as a hash table
+  // (~0.8 KiB per session instead of ~0.15).
+  const session = {
     name: runtime.name,
-    get state() {
-      return current();
-    },
     state$: state$.asObservable(),
     events$: events.events$,
     stats: runtime.stats,
@@ -275,6 +274,7 @@ export function bridgeSession<TSnapshot extends BridgedSnapshot>(
       events.complete();
       state$.complete();
     },
-  };
+  } as Omit<Session, 'state'> as Session;
+  Object.defineProperty(session, 'state', { get: current, enumerable: true });
   return { session, crash };
 }

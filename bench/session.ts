@@ -6,12 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { createActor, fromCallback } from 'xstate';
 import {
   ClientProtocol,
+  type CredentialStore,
   createSession,
   FileCredentialStore,
   MemoryCredentialStore,
@@ -22,11 +23,13 @@ import { decodeNode, encodeNode, serverBinaryFrame } from '../codec/index.ts';
 import { openFrame, randomBytes, sealFrame, toBase64, x25519KeyPair } from '../crypto/index.ts';
 import { startEmulator } from '../emulator/index.ts';
 import {
+  type Credentials,
   type SocketActorInput,
   type SocketCommand,
   type SocketEvent,
   sessionMachine,
 } from '../machines/index.ts';
+import { build } from '../scripts/build.ts';
 import { relayAction } from './corpus.ts';
 import { measure, round } from './measure.ts';
 
@@ -163,7 +166,19 @@ function collectGarbage(): void {
   gc();
 }
 
+/**
+ * The sessions of the scale run come from the compiled package (dist/, built by scaleRun), what an installed
+ * walink runs: through tsx every closure the sources create per session also carries a `name` property
+ * (esbuild's keepNames), which puts it in dictionary mode (~9 KiB per session that no user pays).
+ */
+async function compiledActors(): Promise<typeof import('../actors/index.ts')> {
+  return (await import(
+    new URL('../dist/actors/index.js', import.meta.url).href
+  )) as typeof import('../actors/index.ts');
+}
+
 export async function scale(count: number): Promise<Record<string, unknown>> {
+  const { FileCredentialStore, MemoryCredentialStore, SessionManager } = await compiledActors();
   const child = spawn(process.execPath, ['bin/walink.js', 'emulator', '--port', '0', '--ref-ttl', '120000'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -186,7 +201,7 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
         code === 0 ? resolve() : reject(new Error(`pairing exited with ${code}`)),
       );
     });
-    const stores: MemoryCredentialStore[] = [];
+    const stores: CredentialStore<Credentials>[] = [];
     for (let i = 0; i < count; i++) {
       const credentials = await new FileCredentialStore(join(credentialsDir, `${i}.json`)).load();
       if (!credentials) throw new Error(`session ${i} was not paired`);
@@ -206,6 +221,20 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
     const seconds = (performance.now() - started) / 1000;
     collectGarbage();
     const after = process.memoryUsage();
+    // committed (what RSS pays) and used per V8 space: where the heap beyond the live objects sits
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics()
+        .filter((space) => space.space_size > MIB)
+        .map((space) => [
+          space.space_name,
+          {
+            committedMiB: round(space.physical_space_size / MIB),
+            usedMiB: round(space.space_used_size / MIB),
+          },
+        ]),
+    );
+    // WALINK_BENCH_HEAP_SNAPSHOT=<file>: a heap snapshot with every session ready, to attribute their memory
+    if (process.env.WALINK_BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.WALINK_BENCH_HEAP_SNAPSHOT);
     const perSession = (after.heapUsed + after.external - before.heapUsed - before.external) / count;
     await manager.stopAll();
     return {
@@ -220,9 +249,10 @@ export async function scale(count: number): Promise<Record<string, unknown>> {
       heapTotalMiBAllReady: round(after.heapTotal / MIB),
       externalMiBAllReady: round(after.external / MIB),
       arrayBuffersMiBAllReady: round(after.arrayBuffers / MIB),
+      heapSpacesAllReady: spaces,
       heapUsedMiBWithStoresLoaded: round(atStart.heapUsed / MIB),
       heapUsedMiBBeforeRestore: round(before.heapUsed / MIB),
-      note: 'all sessions restored and ready at once in this process (one WebSocket each) from credentials paired earlier in another process; the emulator runs in a child process',
+      note: 'all sessions restored and ready at once in this process (one WebSocket each) from credentials paired earlier in another process, running the compiled package (dist/); the emulator runs in a child process',
     };
   } finally {
     child.kill('SIGTERM');
@@ -291,11 +321,13 @@ function scalePoint(count: number): Promise<Record<string, unknown>> {
   });
 }
 
-async function scaleRun(requested: number): Promise<Record<string, unknown>> {
+export async function scaleRun(requested: number): Promise<Record<string, unknown>> {
   // The emulator's child process holds the other end of every socket under the same limit.
   const limit = fdLimit();
   const ceiling = limit - 200;
   const count = Math.min(requested, ceiling);
+  console.error('bench: session scale: building dist/…');
+  await build(false);
   const small = await scalePoint(Math.min(1000, count));
   if (count <= 1000) return { ...small, openFileLimit: limit };
   const large = await scalePoint(count);

@@ -98,6 +98,9 @@ function openSocket(
     origin: options.origin ?? WHATSAPP_ORIGIN,
     maxPayload: options.maxPayload ?? 64 * 1024 * 1024,
     handshakeTimeout: options.handshakeTimeout ?? 10_000,
+    // No extension offered (docs/protocol.md §1): ws offers permessage-deflate by default, which costs
+    // each socket an extension object, and zlib state for every socket a server accepts it on.
+    perMessageDeflate: false,
   });
   const subscription = inboundFrames(ws).subscribe({
     next: (frame) => {

@@ -34,8 +34,11 @@ export const qrSetup = sessionSetup.extend({
         ref: event.ref,
         ttl: believedTtl(context, event.ttl),
         qrIndex: 0,
-        keyPair: context.firstKeyPair ?? context.newKeyPair(),
-        firstKeyPair: null,
+        pairing: {
+          ...context.pairing,
+          keyPair: context.pairing.firstKeyPair ?? context.pairing.newKeyPair(),
+          firstKeyPair: null,
+        },
       };
     }),
     /** A reref's ref replaces it; its ttl too when the server sent one. */
@@ -52,7 +55,7 @@ export const qrSetup = sessionSetup.extend({
         type: 'qr',
         text: buildQrText({
           ref: context.ref!,
-          publicKey: context.keyPair!.publicKey,
+          publicKey: context.pairing.keyPair!.publicKey,
           clientId: context.clientId,
         }),
         ref: context.ref!,
@@ -61,16 +64,19 @@ export const qrSetup = sessionSetup.extend({
       }),
     ),
     sendReref: sendTo('socket', { type: 'send.reref' } satisfies SocketCommand),
-    rememberPairingConn: assign(({ event }) => {
+    rememberPairingConn: assign(({ context, event }) => {
       assertEvent(event, 'server.conn');
-      return { pairingConn: event.conn };
+      return { pairing: { ...context.pairing, conn: event.conn } };
     }),
     derivePairingKeys: assign({
-      pairingKeys: ({ context }) => pairingKeys(context.keyPair!.privateKey, context.pairingConn?.secret),
+      pairing: ({ context }) => ({
+        ...context.pairing,
+        keys: pairingKeys(context.pairing.keyPair!.privateKey, context.pairing.conn?.secret),
+      }),
     }),
     adoptPairing: sessionSetup.enqueueActions(({ context, enqueue }) => {
-      const conn = context.pairingConn!;
-      const keys = context.pairingKeys!;
+      const conn = context.pairing.conn!;
+      const keys = context.pairing.keys!;
       const credentials: Credentials = {
         clientId: context.clientId,
         clientToken: conn.clientToken,
@@ -80,7 +86,7 @@ export const qrSetup = sessionSetup.extend({
         macKey: keys.macKey,
         wid: conn.wid,
       };
-      enqueue.assign({ credentials, pairingConn: null, pairingKeys: null });
+      enqueue.assign({ credentials, pairing: { ...context.pairing, conn: null, keys: null } });
       enqueue.sendTo('socket', { type: 'use.keys', keys });
       enqueue.emit({ type: 'paired', wid: conn.wid });
     }),
@@ -94,7 +100,7 @@ export const qrSetup = sessionSetup.extend({
       assertEvent(event, 'reref.result');
       return event.status === 200 && !!event.ref;
     },
-    pairingKeysValid: ({ context }) => context.pairingKeys !== null,
+    pairingKeysValid: ({ context }) => context.pairing.keys !== null,
     /** The client keeps the server's budget itself (§2.2): a server that grants every reref gets 6 codes. */
     qrBudgetLeft: ({ context }) => context.qrIndex + 1 < context.limits.qrCodesPerSocket,
   },

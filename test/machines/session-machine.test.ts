@@ -220,6 +220,15 @@ describe('session machine: restore', () => {
     ]);
   });
 
+  it('keeps at most 19 context fields, so the copy each assign makes stays a fast object', () => {
+    // XState's assign copies the context with Object.assign({}, …); V8 turns a copy of 20 or more
+    // properties into a hash table, which each of thousands of idle sessions would keep.
+    const h = restoring();
+    h.send({ type: 'login.result', status: 200 });
+    expect(h.state()).toBe('online.ready');
+    expect(Object.keys(h.actor.getSnapshot().context).length).toBeLessThanOrEqual(19);
+  });
+
   it('re-sends the login every 10 s while unanswered', () => {
     const h = restoring();
     h.clock.increment(9_999);
