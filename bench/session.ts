@@ -14,7 +14,6 @@ import {
   ClientProtocol,
   type CredentialStore,
   createSession,
-  FileCredentialStore,
   MemoryCredentialStore,
   SessionManager,
   serializeCredentials,

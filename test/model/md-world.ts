@@ -158,7 +158,8 @@ export class MdModelWorld {
   async settle(
     expected: unknown,
     taken: string[] = [],
-    timeoutMs = 5_000,
+    // A send is four round trips (usync, bundles, the message, its receipt): seconds on a loaded machine.
+    timeoutMs = 15_000,
   ): Promise<{ value: unknown; missing: string[] }> {
     const deadline = Date.now() + timeoutMs;
     let stable = 0;
