@@ -178,7 +178,10 @@ async function compiledActors(): Promise<typeof import('../actors/index.ts')> {
 
 export async function scale(count: number): Promise<Record<string, unknown>> {
   const { FileCredentialStore, MemoryCredentialStore, SessionManager } = await compiledActors();
-  const child = spawn(process.execPath, ['bin/walink.js', 'emulator', '--port', '0', '--ref-ttl', '120000'], {
+  // One phone per session, idle sockets kept, and the client's own cost rather than a server's latency.
+  const emulatorArgs = ['--port', '0', '--ref-ttl', '120000', '--latency', '0'];
+  emulatorArgs.push('--max-phones', String(count + 100), '--idle-timeout', '3600000');
+  const child = spawn(process.execPath, ['bin/walink.js', 'emulator', ...emulatorArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {

@@ -11,6 +11,7 @@ interface EmulatorCliOptions {
   mdMaxConnections: number;
   latency?: number;
   idleTimeout: number;
+  maxPhones: number;
   verbose?: boolean;
 }
 
@@ -47,6 +48,12 @@ export function registerEmulatorCommand(program: Command): void {
       integer(1000),
       75_000,
     )
+    .option(
+      '--max-phones <n>',
+      'legacy: phones kept at most; past it the oldest unlinked one goes, and a scan is 503 when all are linked (≥ 1)',
+      integer(1),
+      10_000,
+    )
     .option('-v, --verbose', 'log every connection event')
     .action(runEmulator);
 }
@@ -66,6 +73,7 @@ async function runEmulator(options: EmulatorCliOptions): Promise<void> {
     md: { firstFrameDelayMs: options.firstFrameDelay, maxConnections: options.mdMaxConnections },
     legacy: {
       idleTimeoutMs: options.idleTimeout,
+      maxPhones: options.maxPhones,
       ...(options.latency !== undefined ? { latencyMs: options.latency } : {}),
     },
   });
