@@ -306,7 +306,8 @@ function scalePoint(count: number): Promise<Record<string, unknown>> {
       'bash',
       [
         '-c',
-        'ulimit -Sn $(ulimit -Hn) 2>/dev/null; exec "$0" bin/run-ts.js bench/session-scale-child.ts "$1"',
+        // WALINK_BENCH_SCALE_NODE_FLAGS: node flags for the measured process only (e.g. a heap bound).
+        'ulimit -Sn $(ulimit -Hn) 2>/dev/null; exec "$0" $WALINK_BENCH_SCALE_NODE_FLAGS bin/run-ts.js bench/session-scale-child.ts "$1"',
         process.execPath,
         String(count),
       ],
