@@ -2,6 +2,7 @@
 // StanzaError with a code. Pure: which request an answer belongs to comes from the caller (the socket's
 // ledger of IQ ids). Messages come out as envelopes still encrypted; decryption is the store's (md-store).
 import { isCodecError, md } from '../../codec/index.ts';
+import type { MdServerEvent } from '../../machines/index.ts';
 
 /** The IQs the companion sends whose answers mean something to the machine. */
 export type IqKind =
@@ -47,42 +48,9 @@ export interface MessageEnvelope {
 }
 
 export type ParsedStanza =
-  | { type: 'server.pairDevice'; iqId: string; refs: string[] }
-  | {
-      type: 'server.pairSuccess';
-      iqId: string;
-      deviceIdentity: Uint8Array;
-      platform: string | null;
-      jid: string;
-      lid: string | null;
-      businessName: string | null;
-    }
-  | { type: 'server.codeAccepted'; ref: string }
-  | { type: 'server.codeRejected'; status: number; text: string; backoff?: number }
-  | { type: 'server.finishRejected'; status: number; text: string }
-  | {
-      type: 'server.primaryHello';
-      /** The notification's id and sender, for its ack. */
-      id: string;
-      from: string;
-      ref: string;
-      wrappedPrimaryEphemeral: Uint8Array;
-      primaryIdentityPublic: Uint8Array;
-    }
-  | { type: 'server.success'; lid: string | null; t: number }
-  | { type: 'server.failure'; reason: number; location?: string }
-  | { type: 'server.streamError'; code: number | null; conflict: string | null; deviceRemoved: boolean }
-  | { type: 'server.preKeyCount'; count: number }
-  | { type: 'server.preKeysUploaded' }
-  | { type: 'server.passiveActive' }
-  | { type: 'server.iqError'; iqId: string; code: number; text: string }
+  /** The machine's own server events (machines/md/md-types.ts), each made from one stanza. */
+  | Exclude<MdServerEvent, { type: 'server.message' | 'server.frameDropped' }>
   | { type: 'server.iqResult'; iqId: string; kind: IqKind }
-  | { type: 'server.logoutAccepted' }
-  | { type: 'server.pong' }
-  | { type: 'server.offline'; count: number }
-  | { type: 'server.notification'; id: string; from: string; notificationType: string }
-  | { type: 'server.receipt'; id: string; from: string; receiptType: string | null; participant?: string }
-  | { type: 'server.messageAck'; id: string; from: string; error?: number }
   /** A server IQ (ping) that wants an empty result. */
   | { type: 'server.iqRequest'; iqId: string; xmlns: string }
   | { type: 'message'; envelope: MessageEnvelope }
