@@ -1,58 +1,20 @@
 // `walink start --md` as a user runs it: a child process with the embedded emulator, JSON lines on stdout.
 // The embedded phone scans the QR code (or types the pair code), the session reaches ready, a text
 // arrives, SIGINT exits 0, and a second run restores by login (docs/protocol-md.md §6-§8, §12).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../emulator/index.ts';
+import { type JsonRun, type Line, runJsonLines } from '../support/cli-json.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
 
-type Line = Record<string, unknown> & { type: string };
-
-function start(args: string[]) {
-  const child: ChildProcess = spawn(process.execPath, ['bin/walink.js', 'start', '--md', '--json', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+function start(args: string[]): JsonRun {
+  return runJsonLines(['start', '--md', '--json', ...args], {
+    stdin: true,
+    killAfterMs: 40_000,
+    waitMs: 15_000,
   });
-  const lines: Line[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    lines.push(JSON.parse(text) as Line);
-    for (const wake of [...waiters]) wake();
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => {
-    stderr += String(chunk);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-  child.on('exit', () => clearTimeout(killer));
-  return {
-    child,
-    lines,
-    next(predicate: (line: Line) => boolean, timeoutMs = 15_000): Promise<Line> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find(predicate);
-          if (!found) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`no line within ${timeoutMs} ms; saw ${lines.map((l) => l.type).join(',')} ${stderr}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    exit: () => exited,
-  };
 }
 
 const states = (lines: Line[]) => lines.filter((l) => l.type === 'state').map((l) => l.state as string);

@@ -1,65 +1,17 @@
 // `walink start` as a user runs it: a child process with the embedded emulator, JSON lines on stdout.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { walinkArgs } from '../support/compiled.ts';
+import { type JsonRun, type Line, runJsonLines } from '../support/cli-json.ts';
 import { tempDir } from '../support/media.ts';
 import { http } from '../support/raw-client.ts';
 import { emulator, fault, until } from '../support/session-harness.ts';
 
-type Line = Record<string, unknown> & { type: string };
-
-interface Running {
-  child: ChildProcess;
-  lines: Line[];
-  next(predicate: (line: Line) => boolean, timeoutMs?: number): Promise<Line>;
-  exit(): Promise<number | null>;
-}
+type Running = JsonRun;
 
 function start(args: string[]): Running {
-  const child = spawn(process.execPath, [...walinkArgs(), 'start', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Line[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    lines.push(JSON.parse(text) as Line);
-    for (const wake of waiters) wake();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  child.on('exit', () => clearTimeout(killer));
-  return {
-    child,
-    lines,
-    next(predicate, timeoutMs = 10_000) {
-      let from = 0;
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          for (; from < lines.length; from++) {
-            if (predicate(lines[from]!)) {
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(lines[from]!);
-              return;
-            }
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`no matching line within ${timeoutMs} ms; saw ${lines.map((l) => l.type).join(',')}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    exit: () => exited,
-  };
+  return runJsonLines(['start', '--json', ...args], { killAfterMs: 30_000, waitMs: 10_000 });
 }
 
 const states = (lines: Line[]) => lines.filter((l) => l.type === 'state').map((l) => l.state);
